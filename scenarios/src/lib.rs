@@ -1,0 +1,1 @@
+//! cclab-scenarios: the scenario format, its validation, and the arrival generator.

@@ -1,0 +1,37 @@
+//! Command-line definitions: `Cli` + `Command`, one module per subcommand.
+//!
+//! Exit codes: 0 success, 1 a verdict failed (a target or threshold not met), 2 usage or input
+//! error.
+
+mod arrivals;
+mod scenarios;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code for bad usage or bad input (clap uses the same for usage errors).
+pub const EXIT_INPUT: u8 = 2;
+
+/// Plan and stress-test public-service contact centers.
+#[derive(Debug, Parser)]
+#[command(name = "cclab", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, show and check scenarios (shipped by name, or your own TOML files by path).
+    #[command(subcommand)]
+    Scenarios(scenarios::ScenariosCommand),
+    /// Export a scenario's contact stream (CSV or JSON lines) for use in other tools.
+    Arrivals(arrivals::ArrivalsArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scenarios(cmd) => scenarios::run(cmd),
+        Command::Arrivals(args) => arrivals::run(args),
+    }
+}
