@@ -1,0 +1,1 @@
+//! Integration tests of cclab-server over real HTTP.
