@@ -1,1 +1,146 @@
 //! cclab-scenarios: the scenario format, its validation, and the arrival generator.
+//!
+//! Everything cclab does starts here, in the flow scenario -> arrivals -> (simulation | load
+//! replay). A planner's TOML file (or a shipped one, by name) is parsed into the raw structs of
+//! [`spec`], validated once into a [`Scenario`] (the boundary type: only valid scenarios exist),
+//! and turned with a seed into a time-ordered stream of [`Contact`]s by [`Arrivals`]. The
+//! simulator and the load generator consume the same stream, so what staff was sized for and
+//! what an API was stress-tested with are the same thing. This crate knows nothing of either.
+
+pub mod arrivals;
+pub mod calendar;
+pub mod error;
+pub mod kernel;
+pub mod library;
+mod locate;
+pub mod model;
+pub mod rng;
+mod solve;
+pub mod spec;
+pub mod validate;
+
+pub use arrivals::{Arrivals, Contact};
+pub use error::{Location, ScenarioError};
+pub use model::{
+    Calendar, Channel, Day, DayExpectation, Delay, Event, EventKind, RequestType, Scenario, Term,
+};
+pub use validate::{Source, parse_duration_h};
+
+use std::path::Path;
+
+/// Loads a scenario by shipped name (`emilia-quake-2012`) or by path to a TOML file.
+pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    let src = resolve(name_or_path, None)?;
+    Scenario::from_source(&src)
+}
+
+/// Finds the source of a scenario: a shipped name, or a path (relative to `relative_to`'s
+/// directory when given, as for `include`).
+pub fn resolve(name: &str, relative_to: Option<&Source>) -> Result<Source, ScenarioError> {
+    let base = relative_to.and_then(|s| s.dir.clone());
+    let path = match &base {
+        Some(dir) => dir.join(name),
+        None => Path::new(name).to_path_buf(),
+    };
+    let looks_like_path = name.ends_with(".toml") || name.contains('/') || name.contains('\\');
+    if looks_like_path || path.is_file() {
+        if !path.is_file() && library::get(name).is_some() {
+            return Ok(library::source(name).expect("listed"));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Io {
+            file: path.display().to_string(),
+            source,
+        })?;
+        return Ok(Source {
+            file: path.display().to_string(),
+            text,
+            dir: Some(
+                path.parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+            ),
+        });
+    }
+    library::source(name).ok_or_else(|| ScenarioError::UnknownScenario {
+        name: name.to_string(),
+        known: library::names().join(", "),
+    })
+}
+
+impl Scenario {
+    /// Parses and validates a scenario from its source.
+    pub fn from_source(src: &Source) -> Result<Scenario, ScenarioError> {
+        validate::validate(src, &|name, from| resolve(name, Some(from)))
+    }
+
+    /// Parses and validates TOML text; `file` names it in error messages. Includes and CSV
+    /// files resolve against the current directory.
+    pub fn from_toml(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::from_source(&Source {
+            file: file.to_string(),
+            text: text.to_string(),
+            dir: Some(".".into()),
+        })
+    }
+
+    /// The contact stream for `seed` (scale 1).
+    pub fn arrivals(&self, seed: u64) -> Arrivals<'_> {
+        Arrivals::new(self, seed, 1.0)
+    }
+
+    /// Expected contacts per day, by component: the exact integral of the rate.
+    pub fn expected_days(&self) -> &[DayExpectation] {
+        &self.expected
+    }
+
+    /// Expected contacts over the horizon.
+    pub fn expected_total(&self) -> f64 {
+        self.expected.iter().map(DayExpectation::total).sum()
+    }
+
+    /// Expected contacts of the baseline (index 0) and of each event (1..).
+    pub fn expected_by_component(&self) -> Vec<f64> {
+        let mut out = vec![self.expected.iter().map(|d| d.baseline).sum()];
+        out.extend((0..self.events.len()).map(|e| self.term_totals[e].iter().sum::<f64>()));
+        out
+    }
+
+    /// Expected contacts by channel, in [`Channel::ALL`] order.
+    pub fn expected_by_channel(&self) -> [f64; 6] {
+        let comp = self.expected_by_component();
+        let mut out = [0.0; 6];
+        for (i, share) in self.channels.shares().iter().enumerate() {
+            out[i] += comp[0] * share;
+        }
+        for (e, ev) in self.events.iter().enumerate() {
+            for (i, share) in ev.channels.shares().iter().enumerate() {
+                out[i] += comp[e + 1] * share;
+            }
+        }
+        out
+    }
+
+    /// Expected contacts by request type, in [`RequestType::ALL`] order.
+    pub fn expected_by_type(&self) -> [f64; 5] {
+        let base: f64 = self.expected.iter().map(|d| d.baseline).sum();
+        let mut out = [0.0; 5];
+        for (i, share) in self.type_mixes[0].shares().iter().enumerate() {
+            out[i] += base * share;
+        }
+        for (e, ev) in self.events.iter().enumerate() {
+            for (k, term) in ev.terms.iter().enumerate() {
+                for (i, share) in self.type_mixes[term.types].shares().iter().enumerate() {
+                    out[i] += self.term_totals[e][k] * share;
+                }
+            }
+        }
+        out
+    }
+
+    /// Index of the day with the most expected contacts among `from..=to`.
+    pub fn peak_day(&self, from: usize, to: usize) -> usize {
+        (from..=to.min(self.expected.len() - 1))
+            .max_by(|&a, &b| self.expected[a].total().total_cmp(&self.expected[b].total()))
+            .unwrap_or(from)
+    }
+}

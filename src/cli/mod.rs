@@ -4,7 +4,9 @@
 //! error.
 
 mod arrivals;
+mod erlang;
 mod scenarios;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,11 +29,22 @@ pub enum Command {
     Scenarios(scenarios::ScenariosCommand),
     /// Export a scenario's contact stream (CSV or JSON lines) for use in other tools.
     Arrivals(arrivals::ArrivalsArgs),
+    /// Erlang C/A calculator: KPIs for a number of agents and the fewest agents for a target.
+    Erlang(erlang::ErlangArgs),
+    /// Run the reference contact-center API server (case intake, FO/BO workflow, public status).
+    Serve(serve::ServeArgs),
+}
+
+/// Loads a scenario by shipped name or path; the error names file, line:column and field.
+pub fn load_scenario(name_or_path: &str) -> anyhow::Result<cclab_scenarios::Scenario> {
+    Ok(cclab_scenarios::load(name_or_path)?)
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scenarios(cmd) => scenarios::run(cmd),
         Command::Arrivals(args) => arrivals::run(args),
+        Command::Erlang(args) => erlang::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
