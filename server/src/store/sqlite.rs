@@ -73,7 +73,7 @@ enum Pending {
     ),
     Transition(
         oneshot::Sender<Result<CaseRecord, StoreError>>,
-        Result<CaseRecord, StoreError>,
+        Box<Result<CaseRecord, StoreError>>,
     ),
 }
 
@@ -439,7 +439,7 @@ fn run_batch(
                     let result = in_savepoint(&mut tx, |c| {
                         apply_transition(c, number, &operator, &transition, now)
                     })?;
-                    pending.push(Pending::Transition(reply, result));
+                    pending.push(Pending::Transition(reply, Box::new(result)));
                 }
                 WriteOp::Shutdown { reply } => shutdown = Some(reply),
             }
@@ -468,7 +468,7 @@ fn run_batch(
             }
             Pending::Transition(reply, r) => {
                 let r = if committed {
-                    r
+                    *r
                 } else {
                     Err(batch_failed(&outcome))
                 };

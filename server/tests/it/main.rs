@@ -1,1 +1,12 @@
-//! Integration tests of cclab-server over real HTTP.
+//! Integration tests of cclab-server over real HTTP on 127.0.0.1:0, one module per behaviour.
+
+mod cases;
+mod concurrency;
+mod contacts;
+mod errors;
+mod idempotency;
+mod observability;
+mod openapi;
+mod operator;
+mod shutdown;
+mod support;
