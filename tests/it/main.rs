@@ -1,1 +1,3 @@
 //! End-to-end tests of the `cclab` binary.
+
+mod serve;
