@@ -1,3 +1,4 @@
 //! End-to-end tests of the `cclab` binary.
 
+mod erlang;
 mod serve;

@@ -1,0 +1,4 @@
+//! Staffing: how many agents a queue needs. `erlang` holds the exact stationary formulas
+//! (Erlang B, C and A) used per interval and as the oracle the simulator is checked against.
+
+pub mod erlang;
