@@ -4,4 +4,5 @@
 //! validated `Scenario` and its contact stream, runs them against a staffing plan and reports what
 //! citizens experience. It does no I/O and reads no wall clock.
 
+pub mod engine;
 pub mod staffing;
