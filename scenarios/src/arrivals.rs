@@ -156,12 +156,17 @@ impl<'a> Component<'a> {
                         (0.0, 0.0)
                     } else {
                         let k = term.weight * *factor * if term.modulated { m } else { 1.0 };
-                        let (lo, hi) =
-                            term.atom.bounds(slot.start_h - term.t0, slot.end_h - term.t0);
+                        let (lo, hi) = term
+                            .atom
+                            .bounds(slot.start_h - term.t0, slot.end_h - term.t0);
                         (lo * k, hi * k)
                     };
                     cum += hi;
-                    *b = TermBound { cum_hi: cum, hi, lo };
+                    *b = TermBound {
+                        cum_hi: cum,
+                        hi,
+                        lo,
+                    };
                 }
                 self.rate = cum;
             }
@@ -197,7 +202,9 @@ impl<'a> Component<'a> {
                     // One uniform picks the term (in proportion to its bound) and, through
                     // its position inside that term's share, decides acceptance.
                     let u = rng::uniform(&mut self.times) * self.rate;
-                    let i = bounds.partition_point(|b| b.cum_hi <= u).min(bounds.len() - 1);
+                    let i = bounds
+                        .partition_point(|b| b.cum_hi <= u)
+                        .min(bounds.len() - 1);
                     let b = bounds[i];
                     let v = u - (b.cum_hi - b.hi);
                     if v >= b.lo {
@@ -269,6 +276,9 @@ fn to_us(h: f64) -> u64 {
 pub struct Arrivals<'a> {
     components: Vec<Component<'a>>,
     heads: Vec<Option<Raw>>,
+    /// The component whose head is earliest, and the earliest head time among the others.
+    best: Option<usize>,
+    second_h: f64,
     waiting: BinaryHeap<Reverse<Waiting>>,
     pending: Option<Raw>,
     seq: u64,
@@ -285,30 +295,51 @@ impl<'a> Arrivals<'a> {
             components.push(Component::new(scenario, seed, scale, Some(e)));
         }
         let heads = components.iter_mut().map(Component::next).collect();
-        Arrivals {
+        let mut arrivals = Arrivals {
             components,
             heads,
+            best: None,
+            second_h: f64::INFINITY,
             waiting: BinaryHeap::new(),
             pending: None,
             seq: 0,
             next_id: 0,
             horizon_h: scenario.calendar.horizon_h(),
-        }
+        };
+        arrivals.rescan();
+        arrivals
     }
 
-    /// The earliest head across components (ties go to the lower component: baseline first).
-    fn pull(&mut self) -> Option<Raw> {
-        let mut best: Option<usize> = None;
+    /// Finds the earliest head (ties go to the lower component: baseline first) and the
+    /// earliest time among the others.
+    fn rescan(&mut self) {
+        let (mut best, mut best_t, mut second) = (None, f64::INFINITY, f64::INFINITY);
         for (i, h) in self.heads.iter().enumerate() {
             if let Some(h) = h {
-                if best.is_none_or(|b| h.sent_h < self.heads[b].expect("head").sent_h) {
+                if h.sent_h < best_t {
+                    second = best_t;
                     best = Some(i);
+                    best_t = h.sent_h;
+                } else if h.sent_h < second {
+                    second = h.sent_h;
                 }
             }
         }
-        let i = best?;
+        self.best = best;
+        self.second_h = second;
+    }
+
+    /// The earliest head across components. Contacts come in runs from the busiest
+    /// component, so the full scan is only needed when the current one falls behind another.
+    fn pull(&mut self) -> Option<Raw> {
+        let i = self.best?;
         let raw = self.heads[i];
         self.heads[i] = self.components[i].next();
+        match self.heads[i] {
+            // Strictly earlier keeps the tie rule: an equal time elsewhere forces a rescan.
+            Some(h) if h.sent_h < self.second_h => {}
+            _ => self.rescan(),
+        }
         raw
     }
 

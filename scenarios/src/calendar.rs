@@ -142,8 +142,14 @@ pub(crate) fn build_slots(
             let minute = local.hour() * 60 + local.minute();
             let slot_end = (t + Duration::minutes(i64::from(step))).min(next);
             let len_h = (slot_end - t).num_seconds() as f64 / 3600.0;
-            let share = profile.weight_at(minute) * len_h * 60.0 / f64::from(profile.step_minutes());
-            walk.push((cal.hours_of(t), cal.hours_of(slot_end), local.hour() as u8, share));
+            let share =
+                profile.weight_at(minute) * len_h * 60.0 / f64::from(profile.step_minutes());
+            walk.push((
+                cal.hours_of(t),
+                cal.hours_of(slot_end),
+                local.hour() as u8,
+                share,
+            ));
             t = slot_end;
         }
         let norm: f64 = walk.iter().map(|w| w.3).sum();
@@ -153,7 +159,11 @@ pub(crate) fn build_slots(
             if e_clip <= s_clip {
                 continue;
             }
-            let rate = if norm > 0.0 { count * share / norm / (e - s) } else { 0.0 };
+            let rate = if norm > 0.0 {
+                count * share / norm / (e - s)
+            } else {
+                0.0
+            };
             slots.push(Slot {
                 start_h: s_clip,
                 end_h: e_clip,
@@ -192,7 +202,10 @@ mod tests {
 
     fn rome_calendar(date: (i32, u32, u32), days: u32) -> Calendar {
         let tz: Tz = "Europe/Rome".parse().unwrap();
-        let start = local_midnight(&tz, NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap());
+        let start = local_midnight(
+            &tz,
+            NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap(),
+        );
         build_calendar(tz, start, days, |d| italian_holiday(d).map(String::from))
     }
 
@@ -206,7 +219,10 @@ mod tests {
             let p = Profile { weights: &flat };
             let slots = build_slots(&cal, &p, &p, |_| 100.0);
             assert_eq!(slots.len(), hours as usize);
-            let total: f64 = slots.iter().map(|s| s.base_rate * (s.end_h - s.start_h)).sum();
+            let total: f64 = slots
+                .iter()
+                .map(|s| s.base_rate * (s.end_h - s.start_h))
+                .sum();
             assert!((total - 100.0).abs() < 1e-9, "{date:?}: {total}");
         }
     }

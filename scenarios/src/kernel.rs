@@ -13,7 +13,11 @@ pub enum Atom {
     /// Omori-Utsu decay `1 / (t + c)^p` (not normalised: the shock's weight carries K).
     Omori { c: f64, p: f64 },
     /// Gamma density with `shape >= 1` and `scale` in hours (unit mass).
-    Gamma { shape: f64, scale: f64, ln_norm: f64 },
+    Gamma {
+        shape: f64,
+        scale: f64,
+        ln_norm: f64,
+    },
     /// Exponential density with the given mean in hours (unit mass).
     Exponential { mean: f64 },
     /// Forecast event: `1 / (window - t + tau)` up to the window, `exp(-(t - window) / hold) / tau`
@@ -239,7 +243,9 @@ mod tests {
     fn numeric(atom: &Atom, a: f64, b: f64) -> f64 {
         let n = 200_000;
         let h = (b - a) / n as f64;
-        (0..n).map(|i| atom.value(a + (i as f64 + 0.5) * h) * h).sum()
+        (0..n)
+            .map(|i| atom.value(a + (i as f64 + 0.5) * h) * h)
+            .sum()
     }
 
     fn atoms() -> Vec<Atom> {
@@ -280,7 +286,13 @@ mod tests {
     #[test]
     fn bounds_enclose_the_rate() {
         for atom in atoms() {
-            for (a, b) in [(0.0, 1.0), (0.3, 5.2), (2.0, 60.0), (36.5, 38.5), (-1.0, 0.5)] {
+            for (a, b) in [
+                (0.0, 1.0),
+                (0.3, 5.2),
+                (2.0, 60.0),
+                (36.5, 38.5),
+                (-1.0, 0.5),
+            ] {
                 let (lo, hi) = atom.bounds(a, b);
                 for i in 0..=1000 {
                     let t = a + (b - a) * i as f64 / 1000.0;

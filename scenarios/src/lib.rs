@@ -54,11 +54,7 @@ pub fn resolve(name: &str, relative_to: Option<&Source>) -> Result<Source, Scena
         return Ok(Source {
             file: path.display().to_string(),
             text,
-            dir: Some(
-                path.parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default(),
-            ),
+            dir: Some(path.parent().map(Path::to_path_buf).unwrap_or_default()),
         });
     }
     library::source(name).ok_or_else(|| ScenarioError::UnknownScenario {
@@ -140,7 +136,11 @@ impl Scenario {
     /// Index of the day with the most expected contacts among `from..=to`.
     pub fn peak_day(&self, from: usize, to: usize) -> usize {
         (from..=to.min(self.expected.len() - 1))
-            .max_by(|&a, &b| self.expected[a].total().total_cmp(&self.expected[b].total()))
+            .max_by(|&a, &b| {
+                self.expected[a]
+                    .total()
+                    .total_cmp(&self.expected[b].total())
+            })
             .unwrap_or(from)
     }
 }

@@ -5,12 +5,30 @@ use crate::validate::Source;
 
 /// Shipped scenarios: (name, TOML text).
 const LIBRARY: &[(&str, &str)] = &[
-    ("dpc-year-2011-12", include_str!("../library/dpc-year-2011-12.toml")),
-    ("uars-reentry-2011", include_str!("../library/uars-reentry-2011.toml")),
-    ("genoa-flood-2011", include_str!("../library/genoa-flood-2011.toml")),
-    ("north-quake-snow-2012", include_str!("../library/north-quake-snow-2012.toml")),
-    ("emilia-quake-2012", include_str!("../library/emilia-quake-2012.toml")),
-    ("ordinary-week", include_str!("../library/ordinary-week.toml")),
+    (
+        "dpc-year-2011-12",
+        include_str!("../library/dpc-year-2011-12.toml"),
+    ),
+    (
+        "uars-reentry-2011",
+        include_str!("../library/uars-reentry-2011.toml"),
+    ),
+    (
+        "genoa-flood-2011",
+        include_str!("../library/genoa-flood-2011.toml"),
+    ),
+    (
+        "north-quake-snow-2012",
+        include_str!("../library/north-quake-snow-2012.toml"),
+    ),
+    (
+        "emilia-quake-2012",
+        include_str!("../library/emilia-quake-2012.toml"),
+    ),
+    (
+        "ordinary-week",
+        include_str!("../library/ordinary-week.toml"),
+    ),
 ];
 
 /// Names of the shipped scenarios.

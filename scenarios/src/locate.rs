@@ -99,7 +99,10 @@ mod tests {
         assert_eq!(at.column, Some(46));
         let at = locate("f.toml", text, "events[1].shocks[1].magnitude");
         assert_eq!(at.line, Some(11));
-        assert_eq!(at.to_string(), "f.toml:11:76: events[1].shocks[1].magnitude");
+        assert_eq!(
+            at.to_string(),
+            "f.toml:11:76: events[1].shocks[1].magnitude"
+        );
         // A missing field points at its parent.
         let at = locate("f.toml", text, "events[0].size");
         assert_eq!(at.line, Some(6));

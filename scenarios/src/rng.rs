@@ -147,16 +147,30 @@ mod tests {
         let n = 200_000;
         let mut rng = substream(1, Purpose::Times, 0);
         let (m, v) = moments(|| exp1(&mut rng), n);
-        assert!((m - 1.0).abs() < 4.0 * (1.0 / n as f64).sqrt(), "exp mean {m}");
+        assert!(
+            (m - 1.0).abs() < 4.0 * (1.0 / n as f64).sqrt(),
+            "exp mean {m}"
+        );
         assert!((v - 1.0).abs() < 0.05, "exp var {v}");
         for cv in [0.1, 0.316, 1.0, 2.0] {
             let (m, v) = moments(|| gamma_mean_one(&mut rng, cv), n);
             let se = cv / (n as f64).sqrt();
             assert!((m - 1.0).abs() < 4.0 * se, "gamma cv {cv}: mean {m}");
-            assert!((v.sqrt() / cv - 1.0).abs() < 0.05, "gamma cv {cv}: sd {}", v.sqrt());
+            assert!(
+                (v.sqrt() / cv - 1.0).abs() < 0.05,
+                "gamma cv {cv}: sd {}",
+                v.sqrt()
+            );
         }
         let (m, v) = moments(|| lognormal(&mut rng, 3.0, 0.5), n);
-        assert!((m - 3.0).abs() < 4.0 * 1.5 / (n as f64).sqrt(), "lognormal mean {m}");
-        assert!((v.sqrt() / 1.5 - 1.0).abs() < 0.05, "lognormal sd {}", v.sqrt());
+        assert!(
+            (m - 3.0).abs() < 4.0 * 1.5 / (n as f64).sqrt(),
+            "lognormal mean {m}"
+        );
+        assert!(
+            (v.sqrt() / 1.5 - 1.0).abs() < 0.05,
+            "lognormal sd {}",
+            v.sqrt()
+        );
     }
 }

@@ -24,10 +24,16 @@ fn integrate(s: &Scenario) -> Integrals {
             // Slots are sorted by time: skip those before the trigger.
             let first = s.slots.partition_point(|sl| sl.end_h <= term.t0);
             for slot in &s.slots[first..] {
-                let m = if term.modulated { s.propensity[slot.hour as usize] } else { 1.0 };
+                let m = if term.modulated {
+                    s.propensity[slot.hour as usize]
+                } else {
+                    1.0
+                };
                 let v = term.weight
                     * m
-                    * term.atom.integral(slot.start_h - term.t0, slot.end_h - term.t0);
+                    * term
+                        .atom
+                        .integral(slot.start_h - term.t0, slot.end_h - term.t0);
                 by_day[e][slot.day as usize] += v;
                 by_term[e][k] += v;
             }
@@ -47,7 +53,9 @@ pub(crate) fn solve_sizes(
         baseline[slot.day as usize] += slot.base_rate * (slot.end_h - slot.start_h);
     }
     let ints = integrate(s);
-    let sized: Vec<usize> = (0..s.events.len()).filter(|&e| sizes[e].is_some()).collect();
+    let sized: Vec<usize> = (0..s.events.len())
+        .filter(|&e| sizes[e].is_some())
+        .collect();
     let window = |v: &[f64], from: usize, to: usize| v[from..=to].iter().sum::<f64>();
     // One row per sized event: sum_k a[i][k] * scale_k = rhs[i].
     let n = sized.len();
@@ -86,14 +94,21 @@ pub(crate) fn solve_sizes(
             }
             _ => {
                 let why = match size {
-                    Size::Total(_) => "the event brings no contacts inside the calendar".to_string(),
+                    Size::Total(_) => {
+                        "the event brings no contacts inside the calendar".to_string()
+                    }
                     Size::Days { from, to, contacts } => {
                         let others = window(&baseline, *from, *to);
                         let own: f64 = window(&ints.by_day[e], *from, *to);
                         if own <= 0.0 {
-                            format!("the event brings no contacts on {}..={}; move the size to days the event covers", s.calendar.days[*from].date, s.calendar.days[*to].date)
+                            format!(
+                                "the event brings no contacts on {}..={}; move the size to days the event covers",
+                                s.calendar.days[*from].date, s.calendar.days[*to].date
+                            )
                         } else {
-                            format!("{contacts} contacts cannot be reached: the baseline and the other events already bring {others:.1} on those days, or another sized event claims the same days")
+                            format!(
+                                "{contacts} contacts cannot be reached: the baseline and the other events already bring {others:.1} on those days, or another sized event claims the same days"
+                            )
                         }
                     }
                 };
@@ -104,7 +119,9 @@ pub(crate) fn solve_sizes(
     s.expected = (0..days)
         .map(|d| DayExpectation {
             baseline: baseline[d],
-            events: (0..s.events.len()).map(|e| ints.by_day[e][d] * s.events[e].scale).collect(),
+            events: (0..s.events.len())
+                .map(|e| ints.by_day[e][d] * s.events[e].scale)
+                .collect(),
         })
         .collect();
     s.term_totals = ints

@@ -76,7 +76,12 @@ impl Ctx<'_> {
         Ok(w.to_vec())
     }
 
-    fn shares<const N: usize>(&self, path: &str, names: [&str; N], v: [Option<f64>; N]) -> Result<Mix<N>> {
+    fn shares<const N: usize>(
+        &self,
+        path: &str,
+        names: [&str; N],
+        v: [Option<f64>; N],
+    ) -> Result<Mix<N>> {
         let mut shares = [0.0; N];
         for (i, (name, x)) in names.iter().zip(v).enumerate() {
             shares[i] = self.non_negative(&format!("{path}.{name}"), x.unwrap_or(0.0))?;
@@ -85,7 +90,10 @@ impl Ctx<'_> {
         if (sum - 1.0).abs() > 1e-6 {
             return Err(self.err(
                 path,
-                format!("shares must sum to 1 (within 1e-6), they sum to {sum:.9}; allowed keys: {}", names.join(", ")),
+                format!(
+                    "shares must sum to 1 (within 1e-6), they sum to {sum:.9}; allowed keys: {}",
+                    names.join(", ")
+                ),
             ));
         }
         Ok(Mix::new(shares))
@@ -93,18 +101,35 @@ impl Ctx<'_> {
 
     fn channel_mix(&self, path: &str, m: &RawChannelMix) -> Result<ChannelMix> {
         let names = Channel::ALL.map(Channel::name);
-        self.shares(path, names, [m.phone, m.web_form, m.email, m.pec, m.fax, m.letter])
+        self.shares(
+            path,
+            names,
+            [m.phone, m.web_form, m.email, m.pec, m.fax, m.letter],
+        )
     }
 
     fn type_mix(&self, path: &str, m: &RawTypeMix) -> Result<TypeMix> {
         let names = RequestType::ALL.map(RequestType::name);
-        self.shares(path, names, [m.information, m.report, m.offer, m.intervention_request, m.other])
+        self.shares(
+            path,
+            names,
+            [
+                m.information,
+                m.report,
+                m.offer,
+                m.intervention_request,
+                m.other,
+            ],
+        )
     }
 
     /// Hours of a duration such as `90s`, `15m`, `4h`, `3d`, `1w`.
     pub fn duration_h(&self, path: &str, s: &str) -> Result<f64> {
         parse_duration_h(s).ok_or_else(|| {
-            self.err(path, format!("`{s}` is not a duration; write a number and a unit: 90s, 15m, 4h, 3d, 1w"))
+            self.err(
+                path,
+                format!("`{s}` is not a duration; write a number and a unit: 90s, 15m, 4h, 3d, 1w"),
+            )
         })
     }
 
@@ -137,7 +162,10 @@ impl Ctx<'_> {
             })?;
         // In the autumn's repeated hour the earlier instant is taken.
         tz.from_local_datetime(&naive).earliest().ok_or_else(|| {
-            self.err(path, format!("`{s}` does not exist in {tz} (the clocks jump forward over it)"))
+            self.err(
+                path,
+                format!("`{s}` does not exist in {tz} (the clocks jump forward over it)"),
+            )
         })
     }
 
@@ -161,7 +189,14 @@ impl Ctx<'_> {
     fn day_in(&self, path: &str, s: &str, cal: &Calendar) -> Result<usize> {
         let d = self.date(path, s)?;
         cal.day_index(d).ok_or_else(|| {
-            self.err(path, format!("{d} is outside the calendar ({} to {})", cal.days[0].date, cal.days[cal.days.len() - 1].date))
+            self.err(
+                path,
+                format!(
+                    "{d} is outside the calendar ({} to {})",
+                    cal.days[0].date,
+                    cal.days[cal.days.len() - 1].date
+                ),
+            )
         })
     }
 }
@@ -194,7 +229,12 @@ pub fn parse_raw(src: &Source) -> Result<RawScenario> {
             None => (None, None),
         };
         ScenarioError::Parse {
-            at: Location { file: src.file.clone(), line, column, path },
+            at: Location {
+                file: src.file.clone(),
+                line,
+                column,
+                path,
+            },
             message: e.message().trim().to_string(),
         }
     };
@@ -214,13 +254,19 @@ struct Origin<'a> {
 }
 
 /// Validates `src`; `resolve` loads included scenarios by name or relative path.
-pub fn validate(src: &Source, resolve: &dyn Fn(&str, &Source) -> Result<Source>) -> Result<Scenario> {
+pub fn validate(
+    src: &Source,
+    resolve: &dyn Fn(&str, &Source) -> Result<Source>,
+) -> Result<Scenario> {
     let raw = parse_raw(src)?;
     let ctx = Ctx { src };
     let tz: Tz = match &raw.calendar.time_zone {
         None => chrono_tz::Europe::Rome,
         Some(name) => name.parse().map_err(|_| {
-            ctx.err("calendar.time_zone", format!("unknown time zone `{name}`; use an IANA name such as Europe/Rome or UTC"))
+            ctx.err(
+                "calendar.time_zone",
+                format!("unknown time zone `{name}`; use an IANA name such as Europe/Rome or UTC"),
+            )
         })?,
     };
     let cal = calendar(&ctx, &raw.calendar, tz)?;
@@ -236,7 +282,12 @@ pub fn validate(src: &Source, resolve: &dyn Fn(&str, &Source) -> Result<Source>)
         })?;
         let inc_raw = parse_raw(&inc)?;
         if !inc_raw.include.is_empty() {
-            return Err(ctx.err(&format!("include[{i}]"), format!("`{name}` has includes of its own; include only scenarios without `include`")));
+            return Err(ctx.err(
+                &format!("include[{i}]"),
+                format!(
+                    "`{name}` has includes of its own; include only scenarios without `include`"
+                ),
+            ));
         }
         included.push((inc, inc_raw.events));
     }
@@ -244,11 +295,19 @@ pub fn validate(src: &Source, resolve: &dyn Fn(&str, &Source) -> Result<Source>)
         .events
         .iter()
         .enumerate()
-        .map(|(i, e)| Origin { src, path: format!("events[{i}]"), raw: e.clone() })
+        .map(|(i, e)| Origin {
+            src,
+            path: format!("events[{i}]"),
+            raw: e.clone(),
+        })
         .collect();
     for (inc, events) in &included {
         for (i, e) in events.iter().enumerate() {
-            origins.push(Origin { src: inc, path: format!("events[{i}]"), raw: e.clone() });
+            origins.push(Origin {
+                src: inc,
+                path: format!("events[{i}]"),
+                raw: e.clone(),
+            });
         }
     }
 
@@ -268,7 +327,9 @@ pub fn validate(src: &Source, resolve: &dyn Fn(&str, &Source) -> Result<Source>)
     let slots = build_slots(
         &cal,
         &Profile { weights: &profile },
-        &Profile { weights: &nw_profile },
+        &Profile {
+            weights: &nw_profile,
+        },
         |day| {
             if day.working {
                 working_day * dow[day.date.weekday().num_days_from_monday() as usize]
@@ -307,14 +368,19 @@ pub fn validate(src: &Source, resolve: &dyn Fn(&str, &Source) -> Result<Source>)
         if !names.insert(o.raw.name.clone()) {
             return Err(ectx.err(&format!("{}.name", o.path), format!("event name `{}` is used twice; names must be unique (they seed the event's random streams)", o.raw.name)));
         }
-        let defaults = EventDefaults { channels: event_channels, types: event_types };
+        let defaults = EventDefaults {
+            channels: event_channels,
+            types: event_types,
+        };
         let (event, size) = build_event(&ectx, &o.path, &o.raw, &cal, defaults, &mut type_mixes)?;
         events.push(event);
         sizes.push(size.map(|s| (s, o.src, o.path.clone())));
     }
 
     let name = raw.name.clone().unwrap_or_else(|| {
-        Path::new(&src.file).file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
+        Path::new(&src.file)
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
     });
     let mut scenario = Scenario {
         name,
@@ -340,13 +406,19 @@ pub fn validate(src: &Source, resolve: &dyn Fn(&str, &Source) -> Result<Source>)
 fn calendar(ctx: &Ctx<'_>, c: &RawCalendar, tz: Tz) -> Result<Calendar> {
     let start = ctx.datetime("calendar.start", &c.start, &tz)?;
     if !(1..=3660).contains(&c.days) {
-        return Err(ctx.err("calendar.days", format!("must be between 1 and 3660 (ten years), got {}", c.days)));
+        return Err(ctx.err(
+            "calendar.days",
+            format!("must be between 1 and 3660 (ten years), got {}", c.days),
+        ));
     }
     let italy = match c.holidays.as_deref() {
         None | Some("italy") => true,
         Some("none") => false,
         Some(other) => {
-            return Err(ctx.err("calendar.holidays", format!("unknown holiday calendar `{other}`; allowed: italy, none")));
+            return Err(ctx.err(
+                "calendar.holidays",
+                format!("unknown holiday calendar `{other}`; allowed: italy, none"),
+            ));
         }
     };
     let mut extra = Vec::new();
@@ -406,7 +478,11 @@ struct EventDefaults {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Size {
     /// All-contact expected count over days `from..=to`.
-    Days { from: usize, to: usize, contacts: f64 },
+    Days {
+        from: usize,
+        to: usize,
+        contacts: f64,
+    },
     /// The event's own expected contacts over the horizon.
     Total(f64),
 }
@@ -417,14 +493,25 @@ fn size(ctx: &Ctx<'_>, path: &str, s: &RawSize, cal: &Calendar) -> Result<Size> 
     match (&s.peak_day, &s.from, &s.to, s.contacts, s.total) {
         (Some(day), None, None, Some(c), None) => {
             let d = ctx.day_in(&p("peak_day"), day, cal)?;
-            Ok(Size::Days { from: d, to: d, contacts: ctx.positive(&p("contacts"), c)? })
+            Ok(Size::Days {
+                from: d,
+                to: d,
+                contacts: ctx.positive(&p("contacts"), c)?,
+            })
         }
         (None, Some(from), Some(to), Some(c), None) => {
-            let (f, t) = (ctx.day_in(&p("from"), from, cal)?, ctx.day_in(&p("to"), to, cal)?);
+            let (f, t) = (
+                ctx.day_in(&p("from"), from, cal)?,
+                ctx.day_in(&p("to"), to, cal)?,
+            );
             if t < f {
                 return Err(ctx.err(&p("to"), format!("{to} is before from = {from}")));
             }
-            Ok(Size::Days { from: f, to: t, contacts: ctx.positive(&p("contacts"), c)? })
+            Ok(Size::Days {
+                from: f,
+                to: t,
+                contacts: ctx.positive(&p("contacts"), c)?,
+            })
         }
         (None, None, None, None, Some(total)) => Ok(Size::Total(ctx.positive(&p("total"), total)?)),
         _ => Err(ctx.err(&format!("{path}.size"), format!("is not a size; {allowed}"))),
@@ -450,7 +537,11 @@ fn build_event(
         return Err(ctx.err(&format!("{path}.name"), "must not be empty"));
     }
     let sized = e.size.is_some();
-    let size = e.size.as_ref().map(|s| size(ctx, path, s, cal)).transpose()?;
+    let size = e
+        .size
+        .as_ref()
+        .map(|s| size(ctx, path, s, cal))
+        .transpose()?;
     let size_cv = ctx.non_negative(&format!("{path}.size_cv"), e.size_cv.unwrap_or(0.0))?;
     let channels = match &e.channels {
         Some(m) => ctx.channel_mix(&format!("{path}.channels"), m)?,
@@ -465,23 +556,53 @@ fn build_event(
     let modulated = e.modulate.unwrap_or(e.curve.is_none());
     let mut terms = Vec::new();
     let mut term = |t0: f64, weight: f64, atom: Atom, types: usize, label: String| {
-        terms.push(Term { t0, weight, atom, modulated, types, label });
+        terms.push(Term {
+            t0,
+            weight,
+            atom,
+            modulated,
+            types,
+            label,
+        });
     };
     let only = |field: &str, present: bool, kinds: &[EventKind]| -> Result<()> {
         if present && !kinds.contains(&kind) {
             let names: Vec<_> = kinds.iter().map(|k| k.name()).collect();
-            return Err(ctx.err(&format!("{path}.{field}"), format!("is not allowed for kind = {}; it is for kind = {}", kind.name(), names.join(" or "))));
+            return Err(ctx.err(
+                &format!("{path}.{field}"),
+                format!(
+                    "is not allowed for kind = {}; it is for kind = {}",
+                    kind.name(),
+                    names.join(" or ")
+                ),
+            ));
         }
         Ok(())
     };
-    only("shocks", e.shocks.is_some() || e.omori.is_some(), &[EventKind::Earthquake])?;
-    only("forecast", e.forecast.is_some(), &[EventKind::SatelliteReentry, EventKind::Flood, EventKind::ColdWave, EventKind::Generic])?;
+    only(
+        "shocks",
+        e.shocks.is_some() || e.omori.is_some(),
+        &[EventKind::Earthquake],
+    )?;
+    only(
+        "forecast",
+        e.forecast.is_some(),
+        &[
+            EventKind::SatelliteReentry,
+            EventKind::Flood,
+            EventKind::ColdWave,
+            EventKind::Generic,
+        ],
+    )?;
     only("curve", e.curve.is_some(), &[EventKind::Generic])?;
     let amplitude = |field: &str, v: Option<f64>| -> Result<f64> {
         match v {
             Some(v) => ctx.positive(&format!("{path}.{field}"), v),
             None if sized => Ok(1.0),
-            None => Err(ctx.err(&format!("{path}.{field}"), "is required when the event has no size; give the amplitude or a size")),
+            None => Err(ctx.err(
+                &format!("{path}.{field}"),
+                "is required when the event has no size; give the amplitude or a size",
+            )),
         }
     };
 
@@ -491,13 +612,19 @@ fn build_event(
             _ => return Err(ctx.err(&format!("{path}.shocks"), "an earthquake needs at least one shock: shocks = [{ time = \"...\", magnitude = 5.9 }]")),
         };
         let Some(om) = &e.omori else {
-            return Err(ctx.err(&format!("{path}.omori"), "an earthquake needs omori = { c = \"4h\", p = 1.1 } (Omori-Utsu decay K/(t+c)^p)"));
+            return Err(ctx.err(
+                &format!("{path}.omori"),
+                "an earthquake needs omori = { c = \"4h\", p = 1.1 } (Omori-Utsu decay K/(t+c)^p)",
+            ));
         };
         let op = |f: &str| format!("{path}.omori.{f}");
         let c = ctx.positive_duration_h(&op("c"), &om.c)?;
         let p = ctx.positive(&op("p"), om.p)?;
         if p > 5.0 {
-            return Err(ctx.err(&op("p"), format!("must be at most 5 (observed sequences have 0.5-1.5), got {p}")));
+            return Err(ctx.err(
+                &op("p"),
+                format!("must be at most 5 (observed sequences have 0.5-1.5), got {p}"),
+            ));
         }
         let k = amplitude("omori.k", om.k)?;
         let alpha = ctx.non_negative(&op("alpha"), om.alpha.unwrap_or(1.0))?;
@@ -505,7 +632,10 @@ fn build_event(
         for (i, s) in shocks.iter().enumerate() {
             let m = ctx.number(&format!("{path}.shocks[{i}].magnitude"), s.magnitude)?;
             if !(-2.0..=10.0).contains(&m) {
-                return Err(ctx.err(&format!("{path}.shocks[{i}].magnitude"), format!("must be between -2 and 10, got {m}")));
+                return Err(ctx.err(
+                    &format!("{path}.shocks[{i}].magnitude"),
+                    format!("must be between -2 and 10, got {m}"),
+                ));
             }
             mags.push(m);
         }
@@ -518,7 +648,11 @@ fn build_event(
             let t0 = ctx.instant(&format!("{sp}.time"), &s.time, cal)?;
             let factor = ctx.non_negative(&format!("{sp}.factor"), s.factor.unwrap_or(1.0))?;
             let weight = k * factor * libm::pow(10.0, alpha * (mags[i] - m_ref));
-            let label = format!("shock M{:.1} {}", mags[i], cal.at(t0).format("%Y-%m-%d %H:%M"));
+            let label = format!(
+                "shock M{:.1} {}",
+                mags[i],
+                cal.at(t0).format("%Y-%m-%d %H:%M")
+            );
             term(t0, weight, Atom::Omori { c, p }, event_types, label);
         }
     }
@@ -542,7 +676,16 @@ fn build_event(
             after: ctx.positive_duration_h(&fp("after"), &f.after)?,
         };
         let a = amplitude("forecast.amplitude", f.amplitude)?;
-        term(announced, a, atom, event_types, format!("forecast window {}", cal.at(window).format("%Y-%m-%d %H:%M")));
+        term(
+            announced,
+            a,
+            atom,
+            event_types,
+            format!(
+                "forecast window {}",
+                cal.at(window).format("%Y-%m-%d %H:%M")
+            ),
+        );
     }
 
     for (w, wave) in e.waves.iter().enumerate() {
@@ -558,20 +701,33 @@ fn build_event(
         let mut drivers = Vec::new();
         for (i, d) in wave.drivers.iter().enumerate() {
             let t0 = ctx.instant(&format!("{wp}.drivers[{i}].time"), &d.time, cal)?;
-            drivers.push((t0, ctx.non_negative(&format!("{wp}.drivers[{i}].weight"), d.weight)?));
+            drivers.push((
+                t0,
+                ctx.non_negative(&format!("{wp}.drivers[{i}].weight"), d.weight)?,
+            ));
         }
         if let Some(daily) = &wave.daily {
             let start = ctx.date(&format!("{wp}.daily.start"), &daily.start)?;
-            let at = NaiveTime::parse_from_str(daily.at.trim(), "%H:%M")
-                .map_err(|_| ctx.err(&format!("{wp}.daily.at"), format!("`{}` is not a time of day; write HH:MM", daily.at)))?;
+            let at = NaiveTime::parse_from_str(daily.at.trim(), "%H:%M").map_err(|_| {
+                ctx.err(
+                    &format!("{wp}.daily.at"),
+                    format!("`{}` is not a time of day; write HH:MM", daily.at),
+                )
+            })?;
             if daily.weights.is_empty() {
-                return Err(ctx.err(&format!("{wp}.daily.weights"), "is empty; give one weight per day"));
+                return Err(ctx.err(
+                    &format!("{wp}.daily.weights"),
+                    "is empty; give one weight per day",
+                ));
             }
             for (i, wt) in daily.weights.iter().enumerate() {
                 let date = start + chrono::Duration::days(i as i64);
                 let stamp = date.and_time(at).format("%Y-%m-%dT%H:%M").to_string();
                 let t0 = ctx.instant(&format!("{wp}.daily.weights[{i}]"), &stamp, cal)?;
-                drivers.push((t0, ctx.non_negative(&format!("{wp}.daily.weights[{i}]"), *wt)?));
+                drivers.push((
+                    t0,
+                    ctx.non_negative(&format!("{wp}.daily.weights[{i}]"), *wt)?,
+                ));
             }
         }
         if drivers.is_empty() {
@@ -589,7 +745,13 @@ fn build_event(
     if let Some(c) = &e.curve {
         let (t0, atom) = curve(ctx, path, c, cal)?;
         // Counts are absolute; a size rescales them like any other event.
-        term(t0, 1.0, atom, event_types, format!("curve from {}", cal.at(t0).format("%Y-%m-%d %H:%M")));
+        term(
+            t0,
+            1.0,
+            atom,
+            event_types,
+            format!("curve from {}", cal.at(t0).format("%Y-%m-%d %H:%M")),
+        );
     }
 
     if terms.is_empty() {
@@ -625,15 +787,28 @@ fn kernel(ctx: &Ctx<'_>, wp: &str, parts: &[RawKernelPart]) -> Result<Vec<(f64, 
                 if !(1.0..=1000.0).contains(&shape) {
                     return Err(ctx.err(&format!("{kp}.gamma.shape"), format!("must be between 1 and 1000 (below 1 the rate is infinite at the trigger), got {shape}")));
                 }
-                Atom::gamma(shape, ctx.positive_duration_h(&format!("{kp}.gamma.scale"), &g.scale)?)
+                Atom::gamma(
+                    shape,
+                    ctx.positive_duration_h(&format!("{kp}.gamma.scale"), &g.scale)?,
+                )
             }
-            (None, Some(x)) => Atom::Exponential { mean: ctx.positive_duration_h(&format!("{kp}.exponential.mean"), &x.mean)? },
-            _ => return Err(ctx.err(&kp, "give exactly one of gamma = { shape, scale } or exponential = { mean }")),
+            (None, Some(x)) => Atom::Exponential {
+                mean: ctx.positive_duration_h(&format!("{kp}.exponential.mean"), &x.mean)?,
+            },
+            _ => {
+                return Err(ctx.err(
+                    &kp,
+                    "give exactly one of gamma = { shape, scale } or exponential = { mean }",
+                ));
+            }
         };
         out.push((share, atom));
     }
     if (sum - 1.0).abs() > 1e-6 {
-        return Err(ctx.err(&format!("{wp}.kernel"), format!("shares must sum to 1 (within 1e-6), they sum to {sum:.9}")));
+        return Err(ctx.err(
+            &format!("{wp}.kernel"),
+            format!("shares must sum to 1 (within 1e-6), they sum to {sum:.9}"),
+        ));
     }
     Ok(out)
 }
@@ -653,7 +828,12 @@ fn curve(ctx: &Ctx<'_>, path: &str, c: &RawCurve, cal: &Calendar) -> Result<(f64
             (t0, counts.clone())
         }
         (None, Some(file)) => read_curve_csv(ctx, &cp("csv"), file, interval, cal)?,
-        _ => return Err(ctx.err(&format!("{path}.curve"), "give exactly one of counts = [...] (with start) or csv = \"file.csv\"")),
+        _ => {
+            return Err(ctx.err(
+                &format!("{path}.curve"),
+                "give exactly one of counts = [...] (with start) or csv = \"file.csv\"",
+            ));
+        }
     };
     if counts.is_empty() {
         return Err(ctx.err(&cp("counts"), "is empty; give one count per interval"));
@@ -663,16 +843,35 @@ fn curve(ctx: &Ctx<'_>, path: &str, c: &RawCurve, cal: &Calendar) -> Result<(f64
 }
 
 /// Reads `start,count` rows (header required), equally spaced by `interval`.
-fn read_curve_csv(ctx: &Ctx<'_>, path: &str, file: &str, interval: f64, cal: &Calendar) -> Result<(f64, Vec<f64>)> {
+fn read_curve_csv(
+    ctx: &Ctx<'_>,
+    path: &str,
+    file: &str,
+    interval: f64,
+    cal: &Calendar,
+) -> Result<(f64, Vec<f64>)> {
     let Some(dir) = &ctx.src.dir else {
-        return Err(ctx.err(path, "a shipped scenario cannot read CSV files; use inline counts"));
+        return Err(ctx.err(
+            path,
+            "a shipped scenario cannot read CSV files; use inline counts",
+        ));
     };
     let full = dir.join(file);
     let shown = full.display().to_string();
-    let text = std::fs::read_to_string(&full).map_err(|e| ctx.err(path, format!("cannot read {shown}: {e}")))?;
-    let csv_err = |line: usize, message: String| ScenarioError::Csv { file: shown.clone(), line, message };
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| csv_err(1, e.to_string()))?.clone();
+    let text = std::fs::read_to_string(&full)
+        .map_err(|e| ctx.err(path, format!("cannot read {shown}: {e}")))?;
+    let csv_err = |line: usize, message: String| ScenarioError::Csv {
+        file: shown.clone(),
+        line,
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_err(1, e.to_string()))?
+        .clone();
     if headers.len() != 2 || &headers[0] != "start" || &headers[1] != "count" {
         return Err(csv_err(1, "the header must be `start,count`".into()));
     }
@@ -683,20 +882,41 @@ fn read_curve_csv(ctx: &Ctx<'_>, path: &str, file: &str, interval: f64, cal: &Ca
         let row = row.map_err(|e| csv_err(line, e.to_string()))?;
         let t = Ctx { src: ctx.src }
             .datetime(path, &row[0], &cal.tz)
-            .map_err(|_| csv_err(line, format!("`{}` is not a date-time; write YYYY-MM-DDTHH:MM", &row[0])))?;
+            .map_err(|_| {
+                csv_err(
+                    line,
+                    format!("`{}` is not a date-time; write YYYY-MM-DDTHH:MM", &row[0]),
+                )
+            })?;
         let h = cal.hours_of(t);
-        let n: f64 = row[1].parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)
+        let n: f64 = row[1]
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n >= 0.0)
             .ok_or_else(|| csv_err(line, format!("count `{}` must be a number >= 0", &row[1])))?;
         let first = *start.get_or_insert(h);
         let expected = first + counts.len() as f64 * interval;
         if (h - expected).abs() > 1e-6 {
-            return Err(csv_err(line, format!("rows must be consecutive intervals of {interval} h; expected {}", cal.at(expected).naive_local())));
+            return Err(csv_err(
+                line,
+                format!(
+                    "rows must be consecutive intervals of {interval} h; expected {}",
+                    cal.at(expected).naive_local()
+                ),
+            ));
         }
         counts.push(n);
     }
     let start = start.ok_or_else(|| csv_err(2, "no rows".into()))?;
     if !(0.0..cal.horizon_h()).contains(&start) {
-        return Err(csv_err(2, format!("the first interval is outside the calendar ({} to {})", cal.start.naive_local(), cal.end.naive_local())));
+        return Err(csv_err(
+            2,
+            format!(
+                "the first interval is outside the calendar ({} to {})",
+                cal.start.naive_local(),
+                cal.end.naive_local()
+            ),
+        ));
     }
     Ok((start, counts))
 }

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use cclab_scenarios::{Channel, RequestType, Scenario, library};
 use clap::Subcommand;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -12,7 +13,9 @@ pub enum ScenariosCommand {
     List,
     /// Show a scenario: days, expected total, the expected daily series with the peak day
     /// marked, channel and request-type mix, and events.
-    #[command(after_help = "Examples:\n  cclab scenarios show emilia-quake-2012\n  cclab scenarios show my-scenario.toml --format json")]
+    #[command(
+        after_help = "Examples:\n  cclab scenarios show emilia-quake-2012\n  cclab scenarios show my-scenario.toml --format json"
+    )]
     Show {
         /// A shipped scenario's name, or the path of a TOML file.
         scenario: String,
@@ -38,9 +41,13 @@ pub enum ShowFormat {
 pub fn run(cmd: ScenariosCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ScenariosCommand::List => {
-            println!("{:<24} {:>10} {:>5} {:>10}  description", "name", "start", "days", "expected");
+            println!(
+                "{:<24} {:>10} {:>5} {:>10}  description",
+                "name", "start", "days", "expected"
+            );
             for name in library::names() {
-                let s = cclab_scenarios::load(name).with_context(|| format!("shipped scenario {name}"))?;
+                let s = cclab_scenarios::load(name)
+                    .with_context(|| format!("shipped scenario {name}"))?;
                 println!(
                     "{:<24} {:>10} {:>5} {:>10.0}  {}",
                     name,
@@ -55,8 +62,10 @@ pub fn run(cmd: ScenariosCommand) -> anyhow::Result<ExitCode> {
         ScenariosCommand::Show { scenario, format } => {
             let s = super::load_scenario(&scenario)?;
             match format {
-                ShowFormat::Table => print_table(&s),
-                ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&summary_json(&s))?),
+                ShowFormat::Table => print_table(&mut std::io::stdout().lock(), &s)?,
+                ShowFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&summary_json(&s))?)
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -79,47 +88,50 @@ fn pct(x: f64, total: f64) -> f64 {
     if total > 0.0 { 100.0 * x / total } else { 0.0 }
 }
 
-fn print_table(s: &Scenario) {
+fn print_table(w: &mut impl Write, s: &Scenario) -> std::io::Result<()> {
     let total = s.expected_total();
     let days = s.expected_days();
     let peak = s.peak_day(0, days.len() - 1);
-    println!("{} ({})", s.name, s.source);
+    writeln!(w, "{} ({})", s.name, s.source)?;
     if let Some(d) = &s.description {
-        println!("{d}");
+        writeln!(w, "{d}")?;
     }
-    println!(
+    writeln!(
+        w,
         "calendar: {} days from {} ({}), {} working days; seed {}",
         days.len(),
         s.calendar.start.format("%Y-%m-%d %H:%M"),
         s.calendar.tz,
         s.calendar.days.iter().filter(|d| d.working).count(),
         s.seed
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "expected contacts: {total:.0} (baseline {:.0}, events {:.0}); busyness CV {}",
         days.iter().map(|d| d.baseline).sum::<f64>(),
         total - days.iter().map(|d| d.baseline).sum::<f64>(),
         s.busyness_cv
-    );
-    println!("\nchannels:");
+    )?;
+    writeln!(w, "\nchannels:")?;
     for (c, x) in Channel::ALL.iter().zip(s.expected_by_channel()) {
-        println!("  {:<22} {:>9.0} {:>6.2}%", c.name(), x, pct(x, total));
+        writeln!(w, "  {:<22} {:>9.0} {:>6.2}%", c.name(), x, pct(x, total))?;
     }
-    println!("request types:");
+    writeln!(w, "request types:")?;
     for (t, x) in RequestType::ALL.iter().zip(s.expected_by_type()) {
-        println!("  {:<22} {:>9.0} {:>6.2}%", t.name(), x, pct(x, total));
+        writeln!(w, "  {:<22} {:>9.0} {:>6.2}%", t.name(), x, pct(x, total))?;
     }
     let comp = s.expected_by_component();
-    println!("events:");
+    writeln!(w, "events:")?;
     if s.events.is_empty() {
-        println!("  (none: ordinary demand only)");
+        writeln!(w, "  (none: ordinary demand only)")?;
     }
     for (e, ev) in s.events.iter().enumerate() {
         let from = s.calendar.day_of(ev.start_h).unwrap_or(0);
         let own_peak = (from..days.len())
             .max_by(|&a, &b| days[a].events[e].total_cmp(&days[b].events[e]))
             .unwrap_or(from);
-        println!(
+        writeln!(
+            w,
             "  {:<22} {:<17} {:>8.0} contacts, from {}, its own peak {} ({:.0}); scale {:.4}",
             ev.name,
             ev.kind.name(),
@@ -128,14 +140,29 @@ fn print_table(s: &Scenario) {
             s.calendar.days[own_peak].date,
             days[own_peak].events[e],
             ev.scale
-        );
+        )?;
     }
-    println!("\nexpected contacts per day (* = peak day):");
-    println!("  {:<10} {:<3} {:>9} {:>9} {:>9}", "date", "day", "total", "baseline", "events");
+    writeln!(w, "\nexpected contacts per day (* = peak day):")?;
+    writeln!(
+        w,
+        "  {:<10} {:<3} {:>9} {:>9} {:>9}",
+        "date", "day", "total", "baseline", "events"
+    )?;
     for (d, day) in s.calendar.days.iter().zip(days) {
-        let mark = if std::ptr::eq(day, &days[peak]) { " *" } else { "" };
-        let kind = if d.working { "" } else if d.holiday.is_some() { "hol" } else { "we" };
-        println!(
+        let mark = if std::ptr::eq(day, &days[peak]) {
+            " *"
+        } else {
+            ""
+        };
+        let kind = if d.working {
+            ""
+        } else if d.holiday.is_some() {
+            "hol"
+        } else {
+            "we"
+        };
+        writeln!(
+            w,
             "  {} {:<3} {:>9.1} {:>9.1} {:>9.1}{}",
             d.date.format("%Y-%m-%d %a"),
             kind,
@@ -143,8 +170,9 @@ fn print_table(s: &Scenario) {
             day.baseline,
             day.total() - day.baseline,
             mark
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn summary_json(s: &Scenario) -> serde_json::Value {
@@ -176,4 +204,3 @@ fn summary_json(s: &Scenario) -> serde_json::Value {
         })).collect::<Vec<_>>(),
     })
 }
-
