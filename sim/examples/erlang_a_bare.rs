@@ -159,7 +159,7 @@ fn main() {
         Err(_) => (f64::NAN, f64::NAN, f64::NAN),
     };
     println!(
-        "{{\"engine\": \"cclab EventQueue (4-ary heap) + Xoshiro256++\", \"sim_wall_s\": {wall:.6}, \
+        "{{\"engine\": \"cclab Scheduler (BinaryHeap EventQueue) + Xoshiro256++\", \"sim_wall_s\": {wall:.6}, \
 \"calls_arrived_total\": {n_arr}, \"calls_per_wall_s\": {:.1}, \"model_events\": {events}, \
 \"model_events_per_wall_s\": {:.1}, \"calls_measured\": {}, \"served\": {}, \"abandoned\": {}, \
 \"still_waiting_at_end\": {n_waiting}, \"frac_abandoned\": {}, \"mean_wait_served_s\": {}, \

@@ -1,0 +1,3 @@
+//! Integration tests of cclab-sim: the engine driving a small model, checked against theory.
+
+mod theory;
