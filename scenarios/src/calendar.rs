@@ -51,15 +51,20 @@ pub fn italian_holiday(date: NaiveDate) -> Option<&'static str> {
     })
 }
 
-/// Local midnight of `date` (or the first valid instant after it, where midnight falls in a
-/// DST gap).
-pub fn local_midnight(tz: &Tz, date: NaiveDate) -> DateTime<Tz> {
-    (0..=3)
-        .find_map(|h| {
-            let time = NaiveTime::from_hms_opt(h, 0, 0).expect("valid hour");
-            tz.from_local_datetime(&date.and_time(time)).earliest()
-        })
-        .expect("some hour of the day exists in every time zone")
+/// The first instant of local `date`: midnight, or the first valid hour after it where midnight
+/// falls in a DST gap; `None` for a date the zone skipped altogether (Pacific/Apia, 30 Dec 2011).
+pub fn local_midnight(tz: &Tz, date: NaiveDate) -> Option<DateTime<Tz>> {
+    (0..24).find_map(|h| {
+        let time = NaiveTime::from_hms_opt(h, 0, 0)?;
+        tz.from_local_datetime(&date.and_time(time)).earliest()
+    })
+}
+
+/// The real-time bounds of local `date`: its first instant and the next existing date's.
+fn day_bounds(tz: &Tz, date: NaiveDate) -> Option<(DateTime<Tz>, DateTime<Tz>)> {
+    let start = local_midnight(tz, date)?;
+    let end = (1..=3).find_map(|k| local_midnight(tz, date + Duration::days(k)))?;
+    Some((start, end))
 }
 
 /// Builds the days of the horizon `[start, start + days)`.
@@ -74,22 +79,26 @@ pub fn build_calendar(
     let end = tz
         .from_local_datetime(&end_date.and_time(start.time()))
         .earliest()
-        .unwrap_or_else(|| local_midnight(&tz, end_date));
+        .or_else(|| day_bounds(&tz, end_date).map(|b| b.0))
+        .unwrap_or(start + Duration::days(i64::from(days)));
     let hours = |t: DateTime<Tz>| (t - start).num_microseconds().unwrap_or(0) as f64 / 3.6e9;
     let mut out = Vec::new();
     let mut date = first;
-    while local_midnight(&tz, date) < end {
-        let from = local_midnight(&tz, date).max(start);
-        let to = local_midnight(&tz, date + Duration::days(1)).min(end);
-        let holiday = holiday(date);
-        let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
-        out.push(Day {
-            date,
-            start_h: hours(from),
-            end_h: hours(to),
-            working: !weekend && holiday.is_none(),
-            holiday,
-        });
+    while date <= end_date {
+        if let Some((from, to)) = day_bounds(&tz, date) {
+            let (from, to) = (from.max(start), to.min(end));
+            if from < to {
+                let holiday = holiday(date);
+                let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+                out.push(Day {
+                    date,
+                    start_h: hours(from),
+                    end_h: hours(to),
+                    working: !weekend && holiday.is_none(),
+                    holiday,
+                });
+            }
+        }
         date += Duration::days(1);
     }
     Calendar {
@@ -132,8 +141,9 @@ pub(crate) fn build_slots(
     let mut slots = Vec::new();
     for (index, day) in cal.days.iter().enumerate() {
         let profile = if day.working { working } else { non_working };
-        let midnight = local_midnight(&cal.tz, day.date);
-        let next = local_midnight(&cal.tz, day.date + Duration::days(1));
+        let Some((midnight, next)) = day_bounds(&cal.tz, day.date) else {
+            continue;
+        };
         // Walk the whole local day in real time to normalise over the slots it really has.
         let mut walk = Vec::new();
         let mut t = midnight;
@@ -205,7 +215,8 @@ mod tests {
         let start = local_midnight(
             &tz,
             NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap(),
-        );
+        )
+        .unwrap();
         build_calendar(tz, start, days, |d| italian_holiday(d).map(String::from))
     }
 

@@ -271,7 +271,11 @@ mod tests {
 
     #[test]
     fn closed_form_integrals_match_quadrature() {
-        for atom in atoms() {
+        // Steps jump, which the midpoint rule cannot resolve to 1e-6: checked by hand below.
+        for atom in atoms()
+            .into_iter()
+            .filter(|a| !matches!(a, Atom::Steps { .. }))
+        {
             for (a, b) in [(0.0, 1.0), (0.3, 5.2), (2.0, 60.0), (36.0, 50.0)] {
                 let exact = atom.integral(a, b);
                 let approx = numeric(&atom, a, b);
@@ -281,6 +285,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn steps_integral_by_hand() {
+        let steps = atoms().pop().unwrap();
+        // [0.3, 5.2]: 1 x 1.2 + 3 x 1.5 + 0.5 x 1.5 + 7 x 0.7 = 11.35; past the end rates are 0.
+        assert!((steps.integral(0.3, 5.2) - 11.35).abs() < 1e-12);
+        assert!((steps.integral(-2.0, 100.0) - 17.25).abs() < 1e-12);
+        assert_eq!(steps.integral(6.0, 9.0), 0.0);
     }
 
     #[test]

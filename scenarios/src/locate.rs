@@ -101,10 +101,10 @@ mod tests {
         assert_eq!(at.line, Some(11));
         assert_eq!(
             at.to_string(),
-            "f.toml:11:76: events[1].shocks[1].magnitude"
+            "f.toml:11:69: events[1].shocks[1].magnitude"
         );
-        // A missing field points at its parent.
+        // A missing field points at its parent table's header.
         let at = locate("f.toml", text, "events[0].size");
-        assert_eq!(at.line, Some(6));
+        assert_eq!(at.line, Some(5));
     }
 }

@@ -8,6 +8,10 @@ use crate::error::ScenarioError;
 use crate::model::{DayExpectation, Scenario};
 use crate::validate::{Ctx, Size, Source};
 
+/// The largest expected total a scenario may have: far beyond any contact center, small enough
+/// that a mistyped count cannot make the generator run for ever.
+const MAX_EXPECTED: f64 = 1e10;
+
 /// Expected contacts of each event term on each day, unscaled: `[event][term][day]` summed to
 /// `[event][day]` plus per-term totals.
 struct Integrals {
@@ -124,6 +128,15 @@ pub(crate) fn solve_sizes(
                 .collect(),
         })
         .collect();
+    let total: f64 = s.expected.iter().map(DayExpectation::total).sum();
+    if !(total <= MAX_EXPECTED) {
+        return Err(ScenarioError::Invalid {
+            at: crate::locate::locate(&s.source, "", ""),
+            message: format!(
+                "expects {total:.3e} contacts; at most {MAX_EXPECTED:.0e} are allowed (check counts, sizes and amplitudes)"
+            ),
+        });
+    }
     s.term_totals = ints
         .by_term
         .iter()

@@ -177,9 +177,9 @@ impl Ctx<'_> {
                 path,
                 format!(
                     "{} is outside the calendar ({} to {}); move it or widen calendar.start/days",
-                    t.naive_local(),
-                    cal.start.naive_local(),
-                    cal.end.naive_local()
+                    t.format("%Y-%m-%dT%H:%M"),
+                    cal.start.format("%Y-%m-%dT%H:%M"),
+                    cal.end.format("%Y-%m-%dT%H:%M")
                 ),
             ));
         }
@@ -316,7 +316,7 @@ pub fn validate(
     let working_day = ctx.non_negative("baseline.working_day", b.working_day)?;
     let non_working_day = ctx.non_negative("baseline.non_working_day", b.non_working_day)?;
     let rule = "24 hourly weights, or 48, 96... for finer steps";
-    let ok = |w: &[f64]| w.len() % 24 == 0 && 1440 % w.len() == 0;
+    let ok = |w: &[f64]| !w.is_empty() && w.len() % 24 == 0 && 1440 % w.len() == 0;
     let profile = ctx.weights("baseline.profile", &b.profile, rule, ok(&b.profile))?;
     let nw_profile = match &b.non_working_profile {
         Some(w) => ctx.weights("baseline.non_working_profile", w, rule, ok(w))?,
@@ -405,6 +405,15 @@ pub fn validate(
 
 fn calendar(ctx: &Ctx<'_>, c: &RawCalendar, tz: Tz) -> Result<Calendar> {
     let start = ctx.datetime("calendar.start", &c.start, &tz)?;
+    if !(1900..=2200).contains(&start.year()) {
+        return Err(ctx.err(
+            "calendar.start",
+            format!(
+                "the year must be between 1900 and 2200, got {}",
+                start.year()
+            ),
+        ));
+    }
     if !(1..=3660).contains(&c.days) {
         return Err(ctx.err(
             "calendar.days",
