@@ -1,3 +1,4 @@
+use super::series::{harmonic, ln_series};
 use super::*;
 
 /// Oracles printed to 10 decimals are checked to 1e-9 (half a unit in the last place is 5e-11;
