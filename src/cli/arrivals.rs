@@ -19,7 +19,7 @@ pub struct ArrivalsArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Multiply every rate by this factor (e.g. 10 for ten times the volume).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub scale: f64,
     /// Only contacts received at or after this local date-time (YYYY-MM-DD[THH:MM[:SS]]).
     #[arg(long)]

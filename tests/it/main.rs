@@ -1,4 +1,5 @@
 //! End-to-end tests of the `cclab` binary.
 
 mod erlang;
+mod scenarios;
 mod serve;
