@@ -226,7 +226,8 @@ impl Queue {
             },
             // Little's law on the queue plus theta E[Q] = lambda P(Ab): E[W] = P(Ab) / theta.
             mean_wait_all: p_abandon * patience,
-            occupancy: load * p_served / n,
+            // Rounding can put a saturated system a hair above 1.
+            occupancy: (load * p_served / n).min(1.0),
             shape: Shape::A { x, y, theta, ln_t },
         }
     }

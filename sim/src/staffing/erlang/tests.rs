@@ -513,3 +513,37 @@ fn heavy_overload_with_long_patience_is_cheap_and_sane() {
     close(k.p_abandon, 1.0 - 100.0 / 12_000.0, 1e-6, "P(abandon)");
     close(k.occupancy, 1.0, 1e-6, "occupancy");
 }
+
+#[test]
+fn kpis_improve_monotonically_with_agents() {
+    // The staffing search bisects, which is only right if every KPI it targets moves one way as
+    // agents are added. Checked on a sweep through under- and over-staffing.
+    for patience in [Some(60.0), Some(300.0), Some(3600.0), None] {
+        let q = Queue::new(50.0 / 180.0, 180.0, patience).unwrap();
+        let first = if patience.is_some() { 1 } else { 51 };
+        let mut prev: Option<Kpis> = None;
+        for n in first..=120 {
+            let k = q.kpis(n).unwrap();
+            if let Some(p) = &prev {
+                // Deep in overload occupancy is 1 - O(1e-13) and P(abandon) = 1 - (served share)
+                // rounds at the 1e-12 level; real decreases here are far larger than 1e-10.
+                let eps = 1e-10;
+                assert!(k.p_wait <= p.p_wait + eps, "{patience:?} {n}: P(wait)");
+                assert!(
+                    k.p_abandon <= p.p_abandon + eps,
+                    "{patience:?} {n}: P(abandon)"
+                );
+                assert!(k.asa_served <= p.asa_served + eps, "{patience:?} {n}: ASA");
+                assert!(
+                    k.occupancy <= p.occupancy + eps,
+                    "{patience:?} {n}: occupancy"
+                );
+                for def in SlDefinition::ALL {
+                    let (now, before) = (k.service_level(20.0, def), p.service_level(20.0, def));
+                    assert!(now >= before - eps, "{patience:?} {n}: SL {def}");
+                }
+            }
+            prev = Some(k);
+        }
+    }
+}
