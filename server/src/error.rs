@@ -78,6 +78,13 @@ pub enum ApiError {
     /// The route exists but not for this method (405).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The client did not send its body in time (408).
+    #[error("request body not received within {0} s")]
+    BodyTimeout(u64),
+    /// The server did not finish the request in time (503). Remedy: retry, with an
+    /// idempotency key for POSTs.
+    #[error("request not completed within {0} s")]
+    Timeout(u64),
     /// Too many public POSTs from this client (429).
     #[error("rate limit exceeded, retry in {0} s")]
     RateLimited(u64),
@@ -104,6 +111,8 @@ impl ApiError {
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::Store(e) => match e {
                 StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "case_not_found"),
                 StoreError::InvalidTransition { .. } => {

@@ -17,9 +17,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(json_rejection(rejection, state.config.max_body_bytes)),
+        let read = axum::Json::<T>::from_request(req, state);
+        match tokio::time::timeout(state.config.body_timeout, read).await {
+            Err(_) => Err(ApiError::BodyTimeout(state.config.body_timeout.as_secs())),
+            Ok(Ok(axum::Json(v))) => Ok(ApiJson(v)),
+            Ok(Err(rejection)) => Err(json_rejection(rejection, state.config.max_body_bytes)),
         }
     }
 }
@@ -90,8 +92,10 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let limit = state.config.max_body_bytes;
-        let bytes = axum::body::Bytes::from_request(req, state)
+        let read = axum::body::Bytes::from_request(req, state);
+        let bytes = tokio::time::timeout(state.config.body_timeout, read)
             .await
+            .map_err(|_| ApiError::BodyTimeout(state.config.body_timeout.as_secs()))?
             .map_err(|e| match e.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(limit),
                 _ => {

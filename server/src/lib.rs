@@ -47,7 +47,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Per-client limit on public POSTs; `None` (the default) disables it.
     pub rate_limit: Option<RateLimit>,
-    /// A request still running after this gets 503, so no client can pin a worker forever.
+    /// A client that has not sent its whole body after this gets 408 (slow uploads).
+    pub body_timeout: Duration,
+    /// A request still running after this gets 503, so nothing pins a worker forever.
     pub request_timeout: Duration,
     /// After a shutdown signal, how long in-flight requests may take before the server stops
     /// waiting for them.
@@ -59,6 +61,7 @@ impl Default for Config {
         Config {
             max_body_bytes: 64 * 1024,
             rate_limit: None,
+            body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
         }

@@ -5,7 +5,7 @@
 //! label `unmatched`.
 
 use crate::AppState;
-use crate::error::{ApiError, StoreError};
+use crate::error::ApiError;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -140,7 +140,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(r) => r,
         Err(_) => {
             tracing::warn!(%method, %route, "request timed out");
-            ApiError::Store(StoreError::Unavailable).into_response()
+            ApiError::Timeout(state.config.request_timeout.as_secs()).into_response()
         }
     };
     state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);

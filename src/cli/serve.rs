@@ -47,6 +47,10 @@ pub struct ServeArgs {
     #[arg(long, env = "CCLAB_RATE_BURST", default_value_t = 20)]
     pub rate_burst: u32,
 
+    /// Seconds a client may take to send a request body before it is answered with 408.
+    #[arg(long, env = "CCLAB_BODY_TIMEOUT", default_value_t = 10)]
+    pub body_timeout_secs: u64,
+
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "CCLAB_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -98,6 +102,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             per_second: args.rate_limit,
             burst: args.rate_burst.max(1),
         }),
+        body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
     };

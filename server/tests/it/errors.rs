@@ -182,3 +182,30 @@ async fn garbage_never_gets_a_5xx() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_body_that_never_arrives_is_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(Config {
+        body_timeout: std::time::Duration::from_millis(300),
+        ..Config::default()
+    })
+    .await;
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(
+        b"POST /api/v1/contacts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+          content-length: 100\r\nconnection: close\r\n\r\n{\"channel\":",
+    )
+    .await
+    .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_string(&mut answer),
+    )
+    .await
+    .expect("server answered")
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+}
