@@ -7,6 +7,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
@@ -129,7 +130,19 @@ fn escape(value: &str) -> String {
 /// Middleware: counts, times, and bounds every request with the configured timeout.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    // Only standard methods become label values: a client inventing methods must not be able
+    // to create series.
+    let method = match *req.method() {
+        Method::GET
+        | Method::POST
+        | Method::PUT
+        | Method::DELETE
+        | Method::PATCH
+        | Method::HEAD
+        | Method::OPTIONS => req.method().as_str(),
+        _ => "OTHER",
+    }
+    .to_owned();
     let route = req
         .extensions()
         .get::<MatchedPath>()

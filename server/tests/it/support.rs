@@ -23,6 +23,8 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 /// A running server, its database file, and a client.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The server's state, to observe or poke it (e.g. start draining).
+    pub state: AppState,
     pub db: PathBuf,
     client: Client<HttpConnector, Full<Bytes>>,
     stop: Mutex<Option<oneshot::Sender<()>>>,
@@ -86,12 +88,13 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
-        let handle = tokio::spawn(cclab_server::serve(listener, state, async {
+        let handle = tokio::spawn(cclab_server::serve(listener, state.clone(), async {
             let _ = stopped.await;
         }));
         let client = Client::builder(TokioExecutor::new()).build_http();
         TestServer {
             addr,
+            state,
             db,
             client,
             stop: Mutex::new(Some(stop)),
