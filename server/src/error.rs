@@ -34,12 +34,24 @@ pub enum StoreError {
     /// The database failed (disk full, corruption, I/O error). Remedy: see the server log.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// A batch's commit failed (disk full, I/O error); every write in it was refused.
+    #[error("batch commit failed: {0}")]
+    Commit(String),
+    /// Stored data could not be read back (e.g. a replayed response). Remedy: check the file.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
     /// Opening or migrating the database failed at start.
     #[error("cannot open database {path}: {source}")]
     Open {
         path: String,
         source: rusqlite::Error,
     },
+    /// The database was written by a newer server. Remedy: run that version, or a new file.
+    #[error("database schema version {found} is newer than this server's {supported}")]
+    SchemaTooNew { found: u32, supported: u32 },
+    /// The store's writer thread could not be started.
+    #[error("cannot start the store writer: {0}")]
+    Thread(std::io::Error),
 }
 
 /// An error answer of the HTTP API.
@@ -122,9 +134,12 @@ impl ApiError {
                     (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
                 }
                 StoreError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-                StoreError::Database(_) | StoreError::Open { .. } => {
-                    (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-                }
+                StoreError::Database(_)
+                | StoreError::Commit(_)
+                | StoreError::Corrupt(_)
+                | StoreError::Open { .. }
+                | StoreError::SchemaTooNew { .. }
+                | StoreError::Thread(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
         }
     }

@@ -2,6 +2,7 @@
 //! each step runs in its own transaction, so a crash mid-migration leaves the previous version.
 //! Append new steps; never edit a shipped one.
 
+use crate::error::StoreError;
 use rusqlite::Connection;
 
 /// Step `i` upgrades from version `i` to `i + 1`.
@@ -90,12 +91,13 @@ const STEPS: &[&str] = &[
 pub const LATEST: u32 = STEPS.len() as u32;
 
 /// Brings the database to [`LATEST`]. A database newer than this binary is refused.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<u32> {
+pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > LATEST {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "database schema version {current} is newer than this server's {LATEST}"
-        )));
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: LATEST,
+        });
     }
     for (i, sql) in STEPS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
@@ -171,6 +173,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", LATEST + 1)
             .unwrap();
-        assert!(migrate(&mut conn).is_err());
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::SchemaTooNew { found, supported }) if found == LATEST + 1 && supported == LATEST
+        ));
     }
 }

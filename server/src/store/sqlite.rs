@@ -109,8 +109,8 @@ fn open_conn(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, switches it to WAL, applies
-    /// migrations, and starts the writer thread. Must be called inside a tokio runtime only for
-    /// the later async calls; opening itself is synchronous.
+    /// migrations, and starts the writer thread. Opening is synchronous; the trait's methods
+    /// must then be called inside a tokio runtime.
     pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let open_err = |source| StoreError::Open {
@@ -130,7 +130,7 @@ impl SqliteStore {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_err)?;
-        let version = migrations::migrate(&mut conn).map_err(open_err)?;
+        let version = migrations::migrate(&mut conn)?;
         prune_keys(&conn, options.idempotency_ttl).map_err(open_err)?;
         // Checkpoints copy the log into the database file and fsync it. SQLite's automatic one
         // runs inside a commit, stalling every request of that batch; the writer thread does
@@ -148,12 +148,7 @@ impl SqliteStore {
             std::thread::Builder::new()
                 .name("cclab-store-writer".into())
                 .spawn(move || writer_loop(conn, rx, options, &counters))
-                .map_err(|e| StoreError::Open {
-                    path: path.display().to_string(),
-                    source: rusqlite::Error::InvalidParameterName(format!(
-                        "cannot start writer thread: {e}"
-                    )),
-                })?
+                .map_err(StoreError::Thread)?
         };
         Ok(SqliteStore {
             path,
@@ -554,13 +549,9 @@ fn in_savepoint<T>(
 
 fn batch_failed(outcome: &Result<(), rusqlite::Error>) -> StoreError {
     match outcome {
-        Err(e) => StoreError::Database(clone_err(e)),
+        Err(e) => StoreError::Commit(e.to_string()),
         Ok(()) => StoreError::Unavailable,
     }
-}
-
-fn clone_err(e: &rusqlite::Error) -> rusqlite::Error {
-    rusqlite::Error::InvalidParameterName(format!("batch commit failed: {e}"))
 }
 
 fn prune_keys(conn: &Connection, ttl: Duration) -> rusqlite::Result<usize> {
@@ -586,11 +577,8 @@ fn insert_case(
             if digest != k.request_digest {
                 return Err(StoreError::IdempotencyMismatch);
             }
-            let receipt: ContactReceipt = serde_json::from_str(&response).map_err(|e| {
-                StoreError::Database(rusqlite::Error::InvalidParameterName(format!(
-                    "stored idempotent response is unreadable: {e}"
-                )))
-            })?;
+            let receipt: ContactReceipt = serde_json::from_str(&response)
+                .map_err(|e| StoreError::Corrupt(format!("idempotent response: {e}")))?;
             return Ok(Created {
                 receipt,
                 replayed: true,
