@@ -34,8 +34,10 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         "# HELP cclab_store_commits_total Write transactions committed (one log fsync each).\n\
          # TYPE cclab_store_commits_total counter\ncclab_store_commits_total {}\n\
          # HELP cclab_store_writes_total Writes carried by those commits (group commit).\n\
-         # TYPE cclab_store_writes_total counter\ncclab_store_writes_total {}\n",
-        w.commits, w.writes
+         # TYPE cclab_store_writes_total counter\ncclab_store_writes_total {}\n\
+         # HELP cclab_store_checkpoints_total Log checkpoints into the database file.\n\
+         # TYPE cclab_store_checkpoints_total counter\ncclab_store_checkpoints_total {}\n",
+        w.commits, w.writes, w.checkpoints
     );
     let counts = state.store.count_by_status().await?;
     out.push_str("# HELP cclab_cases Cases in the store, by state.\n# TYPE cclab_cases gauge\n");

@@ -44,6 +44,8 @@ pub struct WriteStats {
     pub commits: u64,
     /// Operations (creates and transitions) carried by those commits.
     pub writes: u64,
+    /// Checkpoints (log copied into the database file).
+    pub checkpoints: u64,
 }
 
 /// Durable storage of cases. See the module docs for the contract.

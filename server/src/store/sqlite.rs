@@ -81,6 +81,7 @@ enum Pending {
 struct Counters {
     commits: AtomicU64,
     writes: AtomicU64,
+    checkpoints: AtomicU64,
 }
 
 /// SQLite-backed [`Store`].
@@ -138,6 +139,7 @@ impl SqliteStore {
         // `writer_loop`).
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(open_err)?;
+        conn.wal_hook(Some(note_wal_pages));
         tracing::info!(path = %path.display(), schema = version, "database open");
 
         let (tx, rx) = mpsc::channel(options.max_batch.max(1) * 4);
@@ -346,6 +348,7 @@ impl Store for SqliteStore {
         WriteStats {
             commits: self.counters.commits.load(Ordering::Relaxed),
             writes: self.counters.writes.load(Ordering::Relaxed),
+            checkpoints: self.counters.checkpoints.load(Ordering::Relaxed),
         }
     }
 
@@ -367,10 +370,21 @@ impl Store for SqliteStore {
     }
 }
 
-/// Writes after which the writer checkpoints as soon as its queue is empty.
-const CHECKPOINT_IDLE_AFTER: u64 = 1_000;
-/// Writes after which it checkpoints even with requests waiting, so the log stays bounded.
-const CHECKPOINT_FORCE_AFTER: u64 = 20_000;
+/// Log size (pages) above which the writer checkpoints as soon as its queue is empty.
+const CHECKPOINT_IDLE_PAGES: i32 = 1_000;
+/// Log size (pages) above which it checkpoints even with requests waiting, so the log and the
+/// cost of one checkpoint stay bounded under sustained load.
+const CHECKPOINT_FORCE_PAGES: i32 = 4_000;
+
+thread_local! {
+    /// Pages in the log after the last commit on this thread (the writer), from the WAL hook.
+    static WAL_PAGES: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+fn note_wal_pages(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.with(|p| p.set(pages));
+    Ok(())
+}
 
 /// Copies the log into the database file. Run by the writer between batches, so no write runs
 /// concurrently and the checkpoint completes: the next commit then rewrites the log from its
@@ -389,7 +403,6 @@ fn writer_loop(
     counters: &Counters,
 ) {
     let mut last_prune = Instant::now();
-    let mut since_checkpoint = 0u64;
     let mut batch = Vec::with_capacity(options.max_batch);
     let mut shutdown_reply = None;
     while shutdown_reply.is_none() {
@@ -404,13 +417,12 @@ fn writer_loop(
             }
         }
         let ops = std::mem::take(&mut batch);
-        since_checkpoint += ops.len() as u64;
         shutdown_reply = run_batch(&mut conn, ops, counters);
-        if (since_checkpoint >= CHECKPOINT_IDLE_AFTER && rx.is_empty())
-            || since_checkpoint >= CHECKPOINT_FORCE_AFTER
-        {
+        let pages = WAL_PAGES.with(std::cell::Cell::get);
+        if (pages >= CHECKPOINT_IDLE_PAGES && rx.is_empty()) || pages >= CHECKPOINT_FORCE_PAGES {
             checkpoint(&conn);
-            since_checkpoint = 0;
+            counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+            WAL_PAGES.with(|p| p.set(0));
         }
         if last_prune.elapsed() > Duration::from_secs(3600) {
             last_prune = Instant::now();
