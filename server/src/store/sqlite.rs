@@ -477,7 +477,10 @@ fn run_batch(
         let mut tx = conn.transaction()?;
         let now = chrono::Utc::now().timestamp_millis();
         for op in ops {
-            if shutdown.is_some() {
+            // After a shutdown request nothing more is taken; after an error that made SQLite
+            // roll back the whole transaction (I/O error, disk full), later writes would run
+            // in autocommit mode outside the batch, so they are refused instead.
+            if shutdown.is_some() || tx.is_autocommit() {
                 refused.push(op);
                 continue;
             }
@@ -487,8 +490,14 @@ fn run_batch(
                     key,
                     reply,
                 } => {
-                    let result =
-                        in_savepoint(&mut tx, |c| insert_case(c, &contact, key.as_ref(), now))?;
+                    // Without a key the case is one INSERT (its counter triggers run inside
+                    // it), which SQLite undoes by itself if it fails; with a key there are two
+                    // writes, so a savepoint keeps them all-or-nothing.
+                    let result = if key.is_some() {
+                        in_savepoint(&mut tx, |c| insert_case(c, &contact, key.as_ref(), now))?
+                    } else {
+                        insert_case(&tx, &contact, None, now)
+                    };
                     pending.push(Pending::Create(reply, result));
                 }
                 WriteOp::Transition {
@@ -497,9 +506,8 @@ fn run_batch(
                     transition,
                     reply,
                 } => {
-                    let result = in_savepoint(&mut tx, |c| {
-                        apply_transition(c, number, &operator, &transition, now)
-                    })?;
+                    // One UPDATE after a read-only check: atomic without a savepoint.
+                    let result = apply_transition(&tx, number, &operator, &transition, now);
                     pending.push(Pending::Transition(reply, Box::new(result)));
                 }
                 WriteOp::Shutdown { reply } => shutdown = Some(reply),
