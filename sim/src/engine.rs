@@ -91,6 +91,10 @@ pub struct CancelToken {
 /// Marks a heap entry that cannot be cancelled (no slot to check at pop).
 const NO_SLOT: u32 = u32::MAX;
 
+/// Cancelled entries tolerated in the heap beyond as many as there are live ones. Small under
+/// test, so that the shadow-model property test exercises compaction too.
+const COMPACT_MARGIN: usize = if cfg!(test) { 4 } else { 64 };
+
 #[derive(Debug, Clone)]
 struct Entry<E> {
     time: u64,
@@ -201,15 +205,23 @@ impl<E> EventQueue<E> {
 
     /// Cancels the event named by `token`. Returns whether it was still pending.
     ///
-    /// O(1): the entry stays in the heap and is skipped when it reaches the top. A slot's
-    /// generation is 32 bits, so a stale entry could be mistaken for live only after its slot
-    /// were reused 2^32 times while it still waited in the heap.
+    /// Amortised O(1): the entry stays in the heap and is skipped when it reaches the top, and
+    /// once cancelled entries outnumber live ones (plus a margin) the heap is rebuilt without
+    /// them, so timers cancelled long before they were due cannot pile up. A slot's generation
+    /// is 32 bits, so a stale entry could be mistaken for live only after its slot were reused
+    /// 2^32 times while it still waited in the heap.
     pub fn cancel(&mut self, token: CancelToken) -> bool {
         match self.generations.get_mut(token.slot as usize) {
             Some(g) if *g == token.generation => {
                 *g = g.wrapping_add(1);
                 self.free.push(token.slot);
                 self.live -= 1;
+                if self.heap.len() > 2 * self.live + COMPACT_MARGIN {
+                    let generations = &self.generations;
+                    self.heap.retain(|e| {
+                        e.slot == NO_SLOT || generations[e.slot as usize] == e.generation
+                    });
+                }
                 true
             }
             _ => false,
@@ -336,6 +348,13 @@ impl<E> Scheduler<E> {
     pub fn schedule_in_cancellable(&mut self, micros: u64, event: E) -> CancelToken {
         self.queue
             .schedule_cancellable(self.now.after_micros(micros), event)
+    }
+
+    /// Schedules a cancellable `event` at `at` (>= now).
+    #[inline]
+    pub fn schedule_at_cancellable(&mut self, at: SimTime, event: E) -> CancelToken {
+        debug_assert!(at >= self.now, "scheduled at {at} before now {}", self.now);
+        self.queue.schedule_cancellable(at.max(self.now), event)
     }
 
     /// Cancels a pending event; see [`EventQueue::cancel`].

@@ -105,11 +105,31 @@ fn steady_state_does_not_grow_the_buffers() {
 }
 
 #[test]
+fn timers_cancelled_long_before_they_are_due_do_not_pile_up() {
+    // A live population of 10 near-term events, and a million far-future timers each cancelled
+    // right away: without compaction the heap would hold a million stale entries.
+    let mut q = EventQueue::new();
+    for i in 0..10 {
+        q.schedule(SimTime(i), i);
+    }
+    for i in 0..1_000_000 {
+        let t = q.schedule_cancellable(SimTime(u64::MAX - i), 0);
+        assert!(q.cancel(t));
+    }
+    assert_eq!(q.len(), 10);
+    assert!(q.capacity() <= 1024, "heap capacity {}", q.capacity());
+    let popped: Vec<u64> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+    assert_eq!(popped, (0..10).collect::<Vec<_>>());
+}
+
+#[test]
 fn scheduler_advances_the_clock_and_stops_at_end() {
     let mut s = Scheduler::with_capacity(8);
     s.schedule_in(5, "five");
     s.schedule_at(SimTime(3), "three");
     let t = s.schedule_in_cancellable(4, "four");
+    assert!(s.cancel(t));
+    let t = s.schedule_at_cancellable(SimTime(4), "four again");
     assert!(s.cancel(t));
     assert_eq!(s.next_until(SimTime(4)), Some("three"));
     assert_eq!(s.now(), SimTime(3));
@@ -127,72 +147,98 @@ fn scheduler_advances_the_clock_and_stops_at_end() {
 enum Op {
     Schedule(u64),
     ScheduleCancellable(u64),
-    /// Cancel the i-th token issued so far (modulo their number), live or not.
+    /// Cancel a token issued earlier, live or not (see the picking rule below).
     Cancel(usize),
     Pop,
     PeekTime,
     Clear,
 }
 
-fn op() -> impl Strategy<Value = Op> {
+/// Random operations; `cancel_heavy` makes most events cancellable timers that are soon
+/// cancelled, so that cancelled entries outnumber live ones and the heap compacts.
+fn op(cancel_heavy: bool) -> impl Strategy<Value = Op> {
+    let (plain, cancellable, cancel, pop) = if cancel_heavy {
+        (1, 4, 5, 2)
+    } else {
+        (4, 3, 3, 4)
+    };
     prop_oneof![
-        4 => (0u64..50).prop_map(Op::Schedule),
-        3 => (0u64..50).prop_map(Op::ScheduleCancellable),
-        2 => any::<usize>().prop_map(Op::Cancel),
-        4 => Just(Op::Pop),
+        plain => (0u64..50).prop_map(Op::Schedule),
+        cancellable => (0u64..50).prop_map(Op::ScheduleCancellable),
+        cancel => any::<usize>().prop_map(Op::Cancel),
+        pop => Just(Op::Pop),
         1 => Just(Op::PeekTime),
         1 => Just(Op::Clear),
     ]
 }
 
+/// Runs `ops` on the queue and on a `BTreeMap` keyed by (time, insertion number): same pops,
+/// same peeks, same lengths, same cancellation answers, under any interleaving.
+fn check_against_shadow(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut q: EventQueue<u64> = EventQueue::new();
+    let mut shadow: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+    let mut tokens: Vec<(CancelToken, (u64, u64))> = Vec::new();
+    let mut n = 0u64; // insertion number, never reset: the shadow's tie-breaker
+    for op in ops {
+        match op {
+            Op::Schedule(t) => {
+                q.schedule(SimTime(t), n);
+                shadow.insert((t, n), n);
+                n += 1;
+            }
+            Op::ScheduleCancellable(t) => {
+                tokens.push((q.schedule_cancellable(SimTime(t), n), (t, n)));
+                shadow.insert((t, n), n);
+                n += 1;
+            }
+            Op::Cancel(i) => {
+                if !tokens.is_empty() {
+                    // Mostly one of the last few tokens (likely still live), sometimes any.
+                    let n = tokens.len();
+                    let pick = if i % 4 == 0 {
+                        i % n
+                    } else {
+                        n - 1 - i % n.min(6)
+                    };
+                    let (token, key) = tokens[pick];
+                    prop_assert_eq!(q.cancel(token), shadow.remove(&key).is_some());
+                }
+            }
+            Op::Pop => {
+                let want = shadow.pop_first().map(|((t, _), e)| (SimTime(t), e));
+                prop_assert_eq!(q.pop(), want);
+            }
+            Op::PeekTime => {
+                let want = shadow.first_key_value().map(|((t, _), _)| SimTime(*t));
+                prop_assert_eq!(q.peek_time(), want);
+            }
+            Op::Clear => {
+                q.clear();
+                shadow.clear();
+            }
+        }
+        prop_assert_eq!(q.len(), shadow.len());
+    }
+    // Drain: everything left comes out in order.
+    while let Some(((t, _), e)) = shadow.pop_first() {
+        prop_assert_eq!(q.pop(), Some((SimTime(t), e)));
+    }
+    prop_assert_eq!(q.pop(), None);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
-    /// The queue against a `BTreeMap` keyed by (time, insertion number): same pops, same peeks,
-    /// same lengths, same cancellation answers, under any interleaving.
     #[test]
-    fn queue_matches_a_btreemap_shadow(ops in prop::collection::vec(op(), 1..400)) {
-        let mut q: EventQueue<u64> = EventQueue::new();
-        let mut shadow: BTreeMap<(u64, u64), u64> = BTreeMap::new();
-        let mut tokens: Vec<(CancelToken, (u64, u64))> = Vec::new();
-        let mut n = 0u64; // insertion number, never reset: the shadow's tie-breaker
-        for op in ops {
-            match op {
-                Op::Schedule(t) => {
-                    q.schedule(SimTime(t), n);
-                    shadow.insert((t, n), n);
-                    n += 1;
-                }
-                Op::ScheduleCancellable(t) => {
-                    tokens.push((q.schedule_cancellable(SimTime(t), n), (t, n)));
-                    shadow.insert((t, n), n);
-                    n += 1;
-                }
-                Op::Cancel(i) => {
-                    if !tokens.is_empty() {
-                        let (token, key) = tokens[i % tokens.len()];
-                        prop_assert_eq!(q.cancel(token), shadow.remove(&key).is_some());
-                    }
-                }
-                Op::Pop => {
-                    let want = shadow.pop_first().map(|((t, _), e)| (SimTime(t), e));
-                    prop_assert_eq!(q.pop(), want);
-                }
-                Op::PeekTime => {
-                    let want = shadow.first_key_value().map(|((t, _), _)| SimTime(*t));
-                    prop_assert_eq!(q.peek_time(), want);
-                }
-                Op::Clear => {
-                    q.clear();
-                    shadow.clear();
-                }
-            }
-            prop_assert_eq!(q.len(), shadow.len());
-        }
-        // Drain: everything left comes out in order.
-        while let Some(((t, _), e)) = shadow.pop_first() {
-            prop_assert_eq!(q.pop(), Some((SimTime(t), e)));
-        }
-        prop_assert_eq!(q.pop(), None);
+    fn queue_matches_a_btreemap_shadow(ops in prop::collection::vec(op(false), 1..400)) {
+        check_against_shadow(ops)?;
+    }
+
+    #[test]
+    fn queue_matches_a_btreemap_shadow_when_cancelling_most(
+        ops in prop::collection::vec(op(true), 1..400)
+    ) {
+        check_against_shadow(ops)?;
     }
 }
