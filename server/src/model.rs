@@ -200,18 +200,9 @@ impl ContactInput {
         let channel = Channel::parse(self.channel.trim()).map_err(|m| field("channel", m))?;
         let request_type =
             RequestType::parse(self.request_type.trim()).map_err(|m| field("request_type", m))?;
+        // Event tags are names from scenarios ("emilia-quake-2012", "late snow"): any text
+        // without control characters, short enough to label a case.
         let event = optional_text("event", self.event.as_deref(), MAX_EVENT)?;
-        if let Some(tag) = &event {
-            let ok = tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-            if !ok {
-                return Err(field(
-                    "event",
-                    "must use only letters, digits, '-', '_' and '.'",
-                ));
-            }
-        }
         let subject = check_text("subject", &self.subject, MAX_SUBJECT, true)?;
         let message = check_text("message", &self.message, MAX_MESSAGE, true)?;
         let c = self.citizen.unwrap_or_default();
@@ -451,8 +442,14 @@ mod tests {
         i.message = "   ".into();
         assert_eq!(i.validate().unwrap_err().field, "message");
         let mut i = input("fax");
-        i.event = Some("bad tag!".into());
+        i.event = Some("x".repeat(MAX_EVENT + 1));
         assert_eq!(i.validate().unwrap_err().field, "event");
+        let mut i = input("fax");
+        i.event = Some("late snow".into());
+        assert_eq!(i.validate().unwrap().event.as_deref(), Some("late snow"));
+        let mut i = input("fax");
+        i.event = Some(String::new());
+        assert_eq!(i.validate().unwrap().event, None);
     }
 
     #[test]

@@ -64,7 +64,12 @@ async fn invalid_fields_are_422_with_the_field_named() {
             "subject",
             "at most 200",
         ),
-        (json!({"event": "a b"}), "event", "only letters"),
+        (json!({"event": "e".repeat(65)}), "event", "at most 64"),
+        (
+            json!({"message": "a\u{0}b"}),
+            "message",
+            "control characters",
+        ),
         (
             json!({"citizen": {"email": "nope"}}),
             "citizen.email",
