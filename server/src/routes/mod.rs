@@ -1,8 +1,8 @@
 //! The route table and the router built from it.
 //!
-//! [`table`] is the single list of (method, path, handler): the router is folded from it and
-//! [`ROUTES`]-style introspection ([`route_list`]) reads it, so the OpenAPI sync test compares
-//! the document with what is really served.
+//! `table()` is the single list of (method, path, handler): the router is folded from it and
+//! [`route_list`] reads it, so the OpenAPI sync test compares the document with what is really
+//! served.
 
 mod cases;
 mod contacts;
