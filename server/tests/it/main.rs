@@ -4,6 +4,7 @@ mod cases;
 mod concurrency;
 mod contacts;
 mod errors;
+mod fuzz;
 mod group_commit;
 mod idempotency;
 mod observability;
