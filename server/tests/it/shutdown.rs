@@ -82,8 +82,15 @@ async fn a_request_in_flight_completes_during_shutdown() {
         let srv = srv.clone();
         async move { srv.stop().await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(srv.state.draining.load(std::sync::atomic::Ordering::SeqCst));
+    let waiting = std::time::Instant::now();
+    while !srv.state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "shutdown never began"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(
         !stopping.is_finished(),
         "the server must wait for the request in flight"
