@@ -50,10 +50,10 @@ pub(super) struct Counters {
 }
 
 /// Log size (pages) above which the writer checkpoints as soon as its queue is empty.
-const CHECKPOINT_IDLE_PAGES: i32 = 1_000;
+const CHECKPOINT_IDLE_PAGES: i32 = 4_000;
 /// Log size (pages) above which it checkpoints even with requests waiting, so the log and the
 /// cost of one checkpoint stay bounded under sustained load.
-const CHECKPOINT_FORCE_PAGES: i32 = 4_000;
+const CHECKPOINT_FORCE_PAGES: i32 = 16_000;
 
 thread_local! {
     /// Pages in the log after the last commit on this thread (the writer), from the WAL hook.
