@@ -12,7 +12,7 @@ pub mod calendar;
 pub mod error;
 pub mod kernel;
 pub mod library;
-mod locate;
+pub mod locate;
 pub mod model;
 pub mod rng;
 mod solve;

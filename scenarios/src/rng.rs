@@ -41,6 +41,15 @@ pub enum Purpose {
     Intake = 5,
     /// Seeds of independent replications (used by the simulator).
     Replication = 6,
+    /// Streams of downstream models (the simulator's caller behaviour, the load generator's
+    /// journeys), keyed by what they draw for: see [`model_stream`].
+    Model = 7,
+}
+
+/// The substream a downstream model uses for `(seed, what, index)`: e.g. the patience and
+/// handle times of contact `index`, so two staffing plans run on one seed see the same callers.
+pub fn model_stream(seed: u64, what: &str, index: u64) -> Stream {
+    substream(seed, Purpose::Model, key_of(what) ^ mix64(index))
 }
 
 /// The substream for `(seed, purpose, key)`.

@@ -331,9 +331,14 @@ pub fn validate(
             weights: &nw_profile,
         },
         |day| {
+            let weekday = day.date.weekday().num_days_from_monday() as usize;
             if day.working {
-                working_day * dow[day.date.weekday().num_days_from_monday() as usize]
+                working_day * dow[weekday]
+            } else if weekday >= 5 {
+                // Saturday and Sunday factors scale the weekend's count.
+                non_working_day * dow[weekday]
             } else {
+                // A holiday on a weekday: the plain non-working count.
                 non_working_day
             }
         },
@@ -835,6 +840,12 @@ fn curve(ctx: &Ctx<'_>, path: &str, c: &RawCurve, cal: &Calendar) -> Result<(f64
                 ctx.non_negative(&format!("{path}.curve.counts[{i}]"), *x)?;
             }
             (t0, counts.clone())
+        }
+        (None, Some(_)) if c.start.is_some() => {
+            return Err(ctx.err(
+                &cp("start"),
+                "is not allowed with csv: the file's first row gives the start",
+            ));
         }
         (None, Some(file)) => read_curve_csv(ctx, &cp("csv"), file, interval, cal)?,
         _ => {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cclab arrivals dpc-year-2011-12 --seed 1 --format csv > year.csv\n  cclab arrivals emilia-quake-2012 --seed 7 --scale 10 --from 2012-05-29T08:00 --to 2012-05-29T12:00 --format jsonl\n\nCSV columns: id, time (local, RFC 3339), offset_s (seconds since the scenario start), sent\n(when the citizen sent it; later than time only for delayed letters), channel, type, event\n(empty for ordinary demand)."
+    after_help = "Examples:\n  cclab arrivals dpc-year-2011-12 --seed 1 --format csv > year.csv\n  cclab arrivals emilia-quake-2012 --seed 7 --scale 10 --from 2012-05-29T08:00 --to 2012-05-29T12:00 --format jsonl\n\nCSV columns: id, time (when the center receives it; local, RFC 3339), offset_s (seconds since\nthe scenario start), sent (when the citizen sent it: earlier than time for written channels\nwith an intake delay, such as letters), channel, type, event (empty for ordinary demand)."
 )]
 pub struct ArrivalsArgs {
     /// A shipped scenario's name, or the path of a TOML file.

@@ -1,3 +1,4 @@
 //! Integration tests of cclab-sim: the engine driving a small model, checked against theory.
 
+mod model;
 mod theory;

@@ -1,0 +1,614 @@
+//! The contact-center model: phone queue with patience, redials and a trunk; voicemail or the
+//! closed line out of hours; written backlog worked when no call waits; front-office resolution
+//! or escalation; back-office research in working days.
+//!
+//! Every random draw of a contact comes from a stream keyed by (replication seed, contact id,
+//! attempt), so two plans simulated on one seed see the same citizens behave the same way
+//! (common random numbers): their difference is the plan's effect.
+
+use crate::dist::Dist;
+use crate::engine::{Scheduler, SimTime};
+use crate::plan::{OutOfHours, Plan};
+use crate::stats::{M, Outcome, RepStats};
+use cclab_scenarios::rng::{self, Stream};
+use cclab_scenarios::{Arrivals, Channel, Contact, Scenario};
+use std::collections::VecDeque;
+
+const US: f64 = 1e6;
+
+/// What the model needs of a contact while it is in the system.
+#[derive(Debug, Clone, Copy)]
+struct Who {
+    id: u64,
+    channel: u8,
+    rtype: u8,
+    /// 0 = ordinary, e + 1 = event e.
+    event: u16,
+}
+
+impl Who {
+    fn of(c: &Contact) -> Who {
+        Who {
+            id: c.id,
+            channel: c.channel as u8,
+            rtype: c.rtype as u8,
+            event: c.event.map_or(0, |e| e + 1),
+        }
+    }
+
+    fn surge(&self) -> bool {
+        self.event != 0
+    }
+}
+
+/// Work an agent does.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    Call(Who),
+    /// A written item or a voicemail callback, with its arrival time.
+    Item(Who, u64, bool),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    /// The next contact of the stream is due.
+    Arrival,
+    Redial(Who, u16),
+    /// A waiting caller's patience runs out (ignored if answered meanwhile).
+    Abandon(u32, u32),
+    Done(Work),
+    /// The number of agents on duty changes.
+    Staff(u32),
+    BoDone(Who),
+}
+
+/// A waiting call; `generation` tells a live abandonment timer from a stale one.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    who: Who,
+    attempt: u16,
+    since: u64,
+    generation: u32,
+    waiting: bool,
+}
+
+/// Cumulative working-day time (Mon-Fri, not holidays) at the start of each day, for response
+/// targets and back-office research measured in working days.
+struct WorkClock {
+    starts: Vec<u64>,
+    ends: Vec<u64>,
+    working: Vec<bool>,
+    cum: Vec<f64>,
+}
+
+impl WorkClock {
+    fn new(s: &Scenario) -> Self {
+        let starts: Vec<u64> = s
+            .calendar
+            .days
+            .iter()
+            .map(|d| (d.start_h * 3.6e9) as u64)
+            .collect();
+        let ends: Vec<u64> = s
+            .calendar
+            .days
+            .iter()
+            .map(|d| (d.end_h * 3.6e9) as u64)
+            .collect();
+        let working: Vec<bool> = s.calendar.days.iter().map(|d| d.working).collect();
+        let mut cum = vec![0.0];
+        for i in 0..starts.len() {
+            let len = if working[i] {
+                (ends[i] - starts[i]) as f64
+            } else {
+                0.0
+            };
+            cum.push(cum[i] + len);
+        }
+        WorkClock {
+            starts,
+            ends,
+            working,
+            cum,
+        }
+    }
+
+    /// Working microseconds from the start to `t`.
+    fn at(&self, t: u64) -> f64 {
+        let i = self.ends.partition_point(|&e| e <= t);
+        if i >= self.starts.len() {
+            return self.cum[self.starts.len()];
+        }
+        let part = if self.working[i] {
+            t.saturating_sub(self.starts[i]) as f64
+        } else {
+            0.0
+        };
+        self.cum[i] + part
+    }
+
+    /// The instant when `work` working microseconds have passed after `t`, if in the horizon.
+    fn after(&self, t: u64, work: f64) -> Option<u64> {
+        let target = self.at(t) + work;
+        let i = self.cum.partition_point(|&c| c < target);
+        if i == 0 || i > self.starts.len() {
+            return None;
+        }
+        let day = i - 1;
+        let t0 = self.starts[day].max(t);
+        let done = self.at(t0);
+        Some(t0 + (target - done).max(0.0) as u64)
+    }
+}
+
+/// The key of a contact's `attempt`-th call (0 = first) in the behaviour streams.
+fn attempt_key(who: Who, attempt: u16) -> u64 {
+    who.id.wrapping_mul(1024).wrapping_add(u64::from(attempt))
+}
+
+/// One replication of one plan on one scenario.
+pub struct Model<'a> {
+    s: &'a Scenario,
+    plan: &'a Plan,
+    seed: u64,
+    sched: Scheduler<Ev>,
+    arrivals: Arrivals<'a>,
+    next: Option<Contact>,
+    horizon: u64,
+    interval_us: u64,
+    sl_threshold_us: u64,
+    day_ends: Vec<u64>,
+    next_day: usize,
+    work: WorkClock,
+    // State.
+    on_duty: u32,
+    busy: u32,
+    busy_calls: u32,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
+    queue: VecDeque<u32>,
+    waiting: u32,
+    callbacks: VecDeque<(Who, u64)>,
+    backlog: VecDeque<(Who, u64)>,
+    bo_active: u32,
+    bo_queue: VecDeque<Who>,
+    last_t: u64,
+    pub stats: RepStats,
+}
+
+impl<'a> Model<'a> {
+    /// A replication seeded `seed` (the contact stream and every behaviour draw derive from it),
+    /// recording per `interval_s` seconds, with service level measured at `sl_threshold_s`.
+    pub fn new(
+        s: &'a Scenario,
+        plan: &'a Plan,
+        seed: u64,
+        interval_s: f64,
+        sl_threshold_s: f64,
+    ) -> Self {
+        let horizon = (s.calendar.horizon_h() * 3.6e9) as u64;
+        let interval_us = (interval_s * US) as u64;
+        let n_int = horizon.div_ceil(interval_us) as usize;
+        let mut sched = Scheduler::with_capacity(1024);
+        for &(t, n) in &plan.staffing.steps {
+            if t < horizon {
+                sched.schedule_at(SimTime(t), Ev::Staff(n));
+            }
+        }
+        let mut arrivals = Arrivals::new(s, seed, 1.0);
+        let next = arrivals.next();
+        if let Some(c) = &next {
+            sched.schedule_at(SimTime(c.at_us), Ev::Arrival);
+        }
+        Model {
+            s,
+            plan,
+            seed,
+            sched,
+            arrivals,
+            next,
+            horizon,
+            interval_us,
+            sl_threshold_us: (sl_threshold_s * US) as u64,
+            day_ends: s
+                .calendar
+                .days
+                .iter()
+                .map(|d| (d.end_h * 3.6e9) as u64)
+                .collect(),
+            next_day: 0,
+            work: WorkClock::new(s),
+            on_duty: 0,
+            busy: 0,
+            busy_calls: 0,
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            queue: VecDeque::new(),
+            waiting: 0,
+            callbacks: VecDeque::new(),
+            backlog: VecDeque::new(),
+            bo_active: 0,
+            bo_queue: VecDeque::new(),
+            last_t: 0,
+            stats: RepStats::new(n_int, s.calendar.days.len(), s.events.len(), interval_s),
+        }
+    }
+
+    /// Runs to the horizon and returns what was recorded.
+    pub fn run(mut self) -> RepStats {
+        while let Some(ev) = self
+            .sched
+            .next_until(SimTime(self.horizon.saturating_sub(1)))
+        {
+            let now = self.sched.now().0;
+            self.advance(now);
+            match ev {
+                Ev::Arrival => self.on_arrival(now),
+                Ev::Redial(who, attempt) => self.on_call(now, who, attempt),
+                Ev::Abandon(slot, generation) => self.on_abandon(now, slot, generation),
+                Ev::Done(work) => self.on_done(now, work),
+                Ev::Staff(n) => {
+                    self.on_duty = n;
+                    self.dispatch(now);
+                }
+                Ev::BoDone(who) => {
+                    self.outcome(who, Outcome::BoClosed);
+                    self.bo_active -= 1;
+                    if let Some(next) = self.bo_queue.pop_front() {
+                        self.start_research(now, next);
+                    }
+                }
+            }
+        }
+        self.advance(self.horizon);
+        self.finish();
+        self.stats
+    }
+
+    fn interval(&self, t: u64) -> usize {
+        ((t / self.interval_us) as usize).min(self.stats.intervals.len() - 1)
+    }
+
+    fn add(&mut self, t: u64, m: M, x: f64) {
+        let i = self.interval(t);
+        self.stats.intervals[i][m as usize] += x;
+    }
+
+    /// Accrues the time integrals up to `now` and takes the day-end snapshots passed.
+    fn advance(&mut self, now: u64) {
+        let mut t = self.last_t;
+        let items = (self.backlog.len() + self.callbacks.len()) as f64;
+        while t < now {
+            let i = self.interval(t);
+            let end = (((i as u64) + 1) * self.interval_us).min(now);
+            let dt = (end - t) as f64 / US;
+            let row = &mut self.stats.intervals[i];
+            // Agents finishing a contact after their shift ended still count as on duty.
+            row[M::Busy as usize] += dt * f64::from(self.busy);
+            row[M::OnDuty as usize] += dt * f64::from(self.on_duty.max(self.busy));
+            row[M::Backlog as usize] += dt * items;
+            t = end;
+        }
+        while self.next_day < self.day_ends.len() && self.day_ends[self.next_day] <= now {
+            self.stats.day_end_backlog[self.next_day] = items;
+            self.stats.day_end_bo[self.next_day] =
+                f64::from(self.bo_active) + self.bo_queue.len() as f64;
+            self.next_day += 1;
+        }
+        self.last_t = now;
+    }
+
+    fn draws(&self, who: Who, attempt: u16) -> Stream {
+        rng::model_stream(self.seed, "sim.attempt", attempt_key(who, attempt))
+    }
+
+    fn case_draws(&self, who: Who) -> Stream {
+        rng::model_stream(self.seed, "sim.case", who.id)
+    }
+
+    fn on_arrival(&mut self, now: u64) {
+        let c = self.next.take().expect("an arrival is pending");
+        self.next = self.arrivals.next();
+        if let Some(n) = &self.next {
+            self.sched.schedule_at(SimTime(n.at_us), Ev::Arrival);
+        }
+        let who = Who::of(&c);
+        if c.channel == Channel::Phone {
+            self.on_call(now, who, 0);
+        } else {
+            self.add(now, M::WrittenIn, 1.0);
+            self.backlog.push_back((who, now));
+            self.dispatch(now);
+        }
+    }
+
+    fn on_call(&mut self, now: u64, who: Who, attempt: u16) {
+        self.add(now, M::Offered, 1.0);
+        if attempt > 0 {
+            self.add(now, M::Redials, 1.0);
+        }
+        if self.on_duty == 0 {
+            match self.plan.out_of_hours {
+                OutOfHours::Voicemail => {
+                    self.add(now, M::Voicemail, 1.0);
+                    self.callbacks.push_back((who, now));
+                }
+                OutOfHours::Closed => {
+                    self.add(now, M::Closed, 1.0);
+                    self.outcome(who, Outcome::Lost);
+                }
+            }
+            return;
+        }
+        if let Some(cap) = self.plan.capacity {
+            if self.waiting + self.busy_calls >= cap {
+                self.add(now, M::Blocked, 1.0);
+                self.give_up(now, who, attempt);
+                return;
+            }
+        }
+        if self.busy < self.on_duty && self.waiting == 0 {
+            self.start_call(now, who, now);
+            return;
+        }
+        let mut r = self.draws(who, attempt);
+        let patience = if who.surge() {
+            &self.plan.surge_patience
+        } else {
+            &self.plan.patience
+        }[who.rtype as usize]
+            .clone();
+        if rng::uniform(&mut r) < patience.balk {
+            self.add(now, M::Abandoned, 1.0);
+            self.give_up(now, who, attempt);
+            return;
+        }
+        let slot = self.free_slots.pop().unwrap_or_else(|| {
+            self.slots.push(Slot {
+                who,
+                attempt,
+                since: now,
+                generation: 0,
+                waiting: false,
+            });
+            (self.slots.len() - 1) as u32
+        });
+        let s = &mut self.slots[slot as usize];
+        s.generation = s.generation.wrapping_add(1);
+        *s = Slot {
+            who,
+            attempt,
+            since: now,
+            generation: s.generation,
+            waiting: true,
+        };
+        let generation = s.generation;
+        self.queue.push_back(slot);
+        self.waiting += 1;
+        if let Some(d) = &patience.wait {
+            let p = d.sample(&mut r);
+            self.sched.schedule_at(
+                SimTime(now + (p * US) as u64),
+                Ev::Abandon(slot, generation),
+            );
+        }
+    }
+
+    fn on_abandon(&mut self, now: u64, slot: u32, generation: u32) {
+        let s = self.slots[slot as usize];
+        if !s.waiting || s.generation != generation {
+            return;
+        }
+        self.slots[slot as usize].waiting = false;
+        self.waiting -= 1;
+        let waited = (now - s.since) as f64 / US;
+        self.add(s.since, M::Abandoned, 1.0);
+        self.add(s.since, M::WaitAbandoned, waited);
+        self.give_up(now, s.who, s.attempt);
+    }
+
+    /// An abandoned or blocked attempt: redial or give up for good.
+    fn give_up(&mut self, now: u64, who: Who, attempt: u16) {
+        if let Some((ordinary, surge)) = &self.plan.redial {
+            let r = if who.surge() { surge } else { ordinary };
+            let mut d = rng::model_stream(self.seed, "sim.redial", attempt_key(who, attempt));
+            if attempt < 50 && rng::uniform(&mut d) < r.probability {
+                let delay = (r.delay.sample(&mut d) * US) as u64;
+                self.sched
+                    .schedule_at(SimTime(now + delay.max(1)), Ev::Redial(who, attempt + 1));
+                return;
+            }
+        }
+        self.outcome(who, Outcome::Lost);
+    }
+
+    fn handle_time(&self, who: Who, table: &[Dist; 5]) -> u64 {
+        let mut r = self.case_draws(who);
+        (table[who.rtype as usize].sample(&mut r) * US).max(1.0) as u64
+    }
+
+    fn start_call(&mut self, now: u64, who: Who, since: u64) {
+        let wait = now - since;
+        self.add(since, M::Answered, 1.0);
+        self.add(since, M::WaitAnswered, wait as f64 / US);
+        if wait <= self.sl_threshold_us {
+            self.add(since, M::AnsweredWithin, 1.0);
+        }
+        let ms = (wait / 1000).max(1);
+        let day = self.s.calendar.day_of(since as f64 / 3.6e9).unwrap_or(0);
+        let _ = self.stats.day_waits[day].record(ms.min(30 * 86_400_000));
+        let _ = self.stats.waits.record(ms.min(30 * 86_400_000));
+        self.busy += 1;
+        self.busy_calls += 1;
+        let table = if who.surge() {
+            &self.plan.phone_surge_time
+        } else {
+            &self.plan.phone_time
+        };
+        let h = self.handle_time(who, table);
+        self.sched
+            .schedule_at(SimTime(now + h), Ev::Done(Work::Call(who)));
+    }
+
+    fn start_item(&mut self, now: u64, who: Who, since: u64, callback: bool) {
+        self.busy += 1;
+        let table = if callback {
+            if who.surge() {
+                &self.plan.phone_surge_time
+            } else {
+                &self.plan.phone_time
+            }
+        } else if matches!(
+            Channel::ALL[who.channel as usize],
+            Channel::WebForm | Channel::Email
+        ) {
+            &self.plan.written_time
+        } else {
+            &self.plan.protocol_time
+        };
+        let h = self.handle_time(who, table);
+        self.sched
+            .schedule_at(SimTime(now + h), Ev::Done(Work::Item(who, since, callback)));
+    }
+
+    /// Gives free agents work: waiting calls first, then callbacks, then written items (these
+    /// only while more than the reserved agents are free).
+    fn dispatch(&mut self, now: u64) {
+        while self.busy < self.on_duty {
+            if self.waiting > 0 {
+                let slot = self.queue.pop_front().expect("a waiting call is queued");
+                let s = self.slots[slot as usize];
+                self.slots[slot as usize].waiting = false;
+                self.free_slots.push(slot);
+                if s.waiting {
+                    self.waiting -= 1;
+                    self.start_call(now, s.who, s.since);
+                }
+                continue;
+            }
+            // Abandoned slots left at the head are recycled lazily above; drop stale ones here.
+            while let Some(&slot) = self.queue.front() {
+                if self.slots[slot as usize].waiting {
+                    break;
+                }
+                self.queue.pop_front();
+                self.free_slots.push(slot);
+            }
+            if self.on_duty - self.busy <= self.plan.reserved {
+                break;
+            }
+            if let Some((who, since)) = self.callbacks.pop_front() {
+                self.start_item(now, who, since, true);
+            } else if let Some((who, since)) = self.backlog.pop_front() {
+                self.start_item(now, who, since, false);
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn on_done(&mut self, now: u64, work: Work) {
+        self.busy -= 1;
+        let who = match work {
+            Work::Call(who) => {
+                self.busy_calls -= 1;
+                who
+            }
+            Work::Item(who, since, callback) => {
+                if !callback {
+                    self.add(now, M::WrittenDone, 1.0);
+                    let worked = self.work.at(now) - self.work.at(since);
+                    if worked <= self.plan.written_target_s * US {
+                        self.add(now, M::WrittenInTarget, 1.0);
+                    }
+                }
+                who
+            }
+        };
+        self.resolve(now, who);
+        if self.busy < self.on_duty {
+            self.dispatch(now);
+        }
+    }
+
+    /// Front-office resolution or escalation to the back office.
+    fn resolve(&mut self, now: u64, who: Who) {
+        let mut r = rng::model_stream(self.seed, "sim.resolve", who.id);
+        let fo = rng::uniform(&mut r) < self.plan.resolution[who.rtype as usize];
+        if fo || self.plan.back_office.is_none() {
+            self.outcome(who, Outcome::FoClosed);
+            return;
+        }
+        let bo = self.plan.back_office.as_ref().expect("checked");
+        if self.bo_active < bo.capacity {
+            self.start_research(now, who);
+        } else {
+            self.bo_queue.push_back(who);
+        }
+    }
+
+    fn start_research(&mut self, now: u64, who: Who) {
+        let bo = self
+            .plan
+            .back_office
+            .as_ref()
+            .expect("escalation needs a back office");
+        let mut r = rng::model_stream(self.seed, "sim.research", who.id);
+        let stalled = rng::uniform(&mut r) < bo.stall_probability[who.rtype as usize];
+        let days = if stalled {
+            bo.stall.sample(&mut r)
+        } else {
+            bo.research.sample(&mut r)
+        } / 86_400.0;
+        self.bo_active += 1;
+        // Research that ends past the horizon stays queued: `finish` counts it as open.
+        let t = self
+            .work
+            .after(now, days * 86_400.0 * US)
+            .unwrap_or(self.horizon);
+        self.sched.schedule_at(SimTime(t.max(now)), Ev::BoDone(who));
+    }
+
+    fn outcome(&mut self, who: Who, o: Outcome) {
+        self.stats.by_channel[who.channel as usize][o as usize] += 1;
+        self.stats.by_type[who.rtype as usize][o as usize] += 1;
+        self.stats.by_event[who.event as usize][o as usize] += 1;
+    }
+
+    /// At the horizon: open back-office cases and everything still pending.
+    fn finish(&mut self) {
+        // Cases in research (their completion is past the horizon) or waiting for a referent.
+        let mut pending = Vec::new();
+        let mut open = Vec::new();
+        while let Some((_, ev)) = self.sched_pop_any() {
+            match ev {
+                Ev::BoDone(who) => open.push(who),
+                Ev::Done(Work::Call(who))
+                | Ev::Done(Work::Item(who, _, _))
+                | Ev::Redial(who, _) => pending.push(who),
+                _ => {}
+            }
+        }
+        open.extend(self.bo_queue.drain(..));
+        for who in open {
+            self.outcome(who, Outcome::BoOpen);
+        }
+        for &slot in &self.queue {
+            let s = self.slots[slot as usize];
+            if s.waiting {
+                pending.push(s.who);
+            }
+        }
+        pending.extend(self.callbacks.iter().chain(&self.backlog).map(|x| x.0));
+        if let Some(n) = &self.next {
+            pending.push(Who::of(n));
+        }
+        for who in pending {
+            self.outcome(who, Outcome::Pending);
+        }
+    }
+
+    fn sched_pop_any(&mut self) -> Option<(SimTime, Ev)> {
+        self.sched.next_event().map(|e| (self.sched.now(), e))
+    }
+}

@@ -1,0 +1,176 @@
+//! Replications: independent runs whose seeds derive from (seed, replication index), run on
+//! any number of threads and combined in replication order, so the result is the same whatever
+//! the thread count.
+
+use crate::model::Model;
+use crate::plan::Plan;
+use crate::stats::{M, METRICS, Moments, OUTCOMES, RepStats};
+use cclab_scenarios::Scenario;
+use cclab_scenarios::rng::replication_seed;
+use hdrhistogram::Histogram;
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunConfig {
+    pub seed: u64,
+    pub replications: u64,
+    /// First replication index (a shard runs `first..first + replications`).
+    pub first: u64,
+    pub interval_s: f64,
+    pub sl_threshold_s: f64,
+    pub threads: usize,
+}
+
+/// Replications combined: per interval and per day, the mean and CI of each metric; pooled
+/// wait histograms; outcomes.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub config: RunConfig,
+    pub intervals: Vec<[Moments; METRICS]>,
+    pub days: Vec<[Moments; METRICS]>,
+    pub day_end_backlog: Vec<Moments>,
+    pub day_end_bo: Vec<Moments>,
+    /// Derived per-replication ratios over the whole run.
+    pub kpis: Vec<(&'static str, Moments)>,
+    pub day_waits: Vec<Histogram<u32>>,
+    pub waits: Histogram<u32>,
+    pub by_channel: Vec<[Moments; OUTCOMES]>,
+    pub by_type: Vec<[Moments; OUTCOMES]>,
+    pub by_event: Vec<[Moments; OUTCOMES]>,
+    pub totals: [Moments; METRICS],
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::NAN }
+}
+
+/// Whole-run KPIs of one replication, by name.
+pub fn kpis(r: &RepStats) -> Vec<(&'static str, f64)> {
+    let t = |m: M| r.total(m);
+    let queued = t(M::Answered) + t(M::Abandoned);
+    let out = r.outcomes();
+    let served = (out[0] + out[1] + out[2]) as f64;
+    vec![
+        ("sl_answered", ratio(t(M::AnsweredWithin), t(M::Answered))),
+        ("sl_offered", ratio(t(M::AnsweredWithin), queued)),
+        ("asa_served_s", ratio(t(M::WaitAnswered), t(M::Answered))),
+        (
+            "asa_all_s",
+            ratio(t(M::WaitAnswered) + t(M::WaitAbandoned), queued),
+        ),
+        ("abandon_rate", ratio(t(M::Abandoned), queued)),
+        ("occupancy", ratio(t(M::Busy), t(M::OnDuty))),
+        (
+            "written_in_target",
+            ratio(t(M::WrittenInTarget), t(M::WrittenDone)),
+        ),
+        ("fo_share", ratio(out[0] as f64, served)),
+        ("bo_share", ratio(out[1] as f64, served)),
+        ("open_share", ratio(out[2] as f64, served)),
+    ]
+}
+
+/// Runs the replications and combines them.
+pub fn simulate(s: &Scenario, plan: &Plan, cfg: RunConfig) -> Summary {
+    let days = s.calendar.days.len();
+    let mut sum: Option<Summary> = None;
+    let reps: Vec<u64> = (cfg.first..cfg.first + cfg.replications).collect();
+    let threads = cfg.threads.max(1);
+    // Run a batch in parallel, then fold it in replication order.
+    for batch in reps.chunks(threads * 2) {
+        let results: Vec<RepStats> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(batch.len().div_ceil(threads))
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|&rep| {
+                                Model::new(
+                                    s,
+                                    plan,
+                                    replication_seed(cfg.seed, rep),
+                                    cfg.interval_s,
+                                    cfg.sl_threshold_s,
+                                )
+                                .run()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a replication panicked"))
+                .collect()
+        });
+        for r in &results {
+            let acc = sum.get_or_insert_with(|| empty(cfg, r, days));
+            fold(acc, r, s);
+        }
+    }
+    sum.unwrap_or_else(|| {
+        let r = RepStats::new(0, days, s.events.len(), cfg.interval_s);
+        empty(cfg, &r, days)
+    })
+}
+
+fn empty(cfg: RunConfig, r: &RepStats, days: usize) -> Summary {
+    Summary {
+        config: cfg,
+        intervals: vec![[Moments::default(); METRICS]; r.intervals.len()],
+        days: vec![[Moments::default(); METRICS]; days],
+        day_end_backlog: vec![Moments::default(); days],
+        day_end_bo: vec![Moments::default(); days],
+        kpis: kpis(r)
+            .into_iter()
+            .map(|(k, _)| (k, Moments::default()))
+            .collect(),
+        day_waits: (0..days).map(|_| crate::stats::histogram()).collect(),
+        waits: crate::stats::histogram(),
+        by_channel: vec![[Moments::default(); OUTCOMES]; r.by_channel.len()],
+        by_type: vec![[Moments::default(); OUTCOMES]; r.by_type.len()],
+        by_event: vec![[Moments::default(); OUTCOMES]; r.by_event.len()],
+        totals: [Moments::default(); METRICS],
+    }
+}
+
+fn fold(acc: &mut Summary, r: &RepStats, s: &Scenario) {
+    let mut day_rows = vec![[0.0; METRICS]; acc.days.len()];
+    for (i, row) in r.intervals.iter().enumerate() {
+        for (m, x) in row.iter().enumerate() {
+            acc.intervals[i][m].add(*x);
+        }
+        let start_h = i as f64 * r.interval_s / 3600.0;
+        if let Some(d) = s.calendar.day_of(start_h) {
+            for (m, x) in row.iter().enumerate() {
+                day_rows[d][m] += x;
+            }
+        }
+    }
+    for (d, row) in day_rows.iter().enumerate() {
+        for (m, x) in row.iter().enumerate() {
+            acc.days[d][m].add(*x);
+        }
+        acc.day_end_backlog[d].add(r.day_end_backlog[d]);
+        acc.day_end_bo[d].add(r.day_end_bo[d]);
+        let _ = acc.day_waits[d].add(&r.day_waits[d]);
+    }
+    let _ = acc.waits.add(&r.waits);
+    for m in M::ALL {
+        acc.totals[m as usize].add(r.total(m));
+    }
+    for ((_, acc_k), (_, x)) in acc.kpis.iter_mut().zip(kpis(r)) {
+        acc_k.add(x);
+    }
+    for (a, b) in [
+        (&mut acc.by_channel, &r.by_channel),
+        (&mut acc.by_type, &r.by_type),
+        (&mut acc.by_event, &r.by_event),
+    ] {
+        for (row_a, row_b) in a.iter_mut().zip(b) {
+            for (m, x) in row_a.iter_mut().zip(row_b) {
+                m.add(*x as f64);
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! What a run records, per interval, per day and in total, and how replications combine into
+//! means with 95% confidence intervals.
+
+use hdrhistogram::Histogram;
+
+/// Counters and integrals kept per interval. Attempts count in the interval they arrive in;
+/// integrals (agent-seconds, item-seconds) in the interval they accrue in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(usize)]
+pub enum M {
+    /// Call attempts that reached the center (first calls and redials).
+    Offered,
+    /// Attempts that were redials.
+    Redials,
+    /// Calls answered by an agent.
+    Answered,
+    /// Calls answered within the service-level threshold.
+    AnsweredWithin,
+    /// Callers who hung up while waiting (including at the greeting).
+    Abandoned,
+    /// Busy tone: the trunk was full.
+    Blocked,
+    /// The line was closed (closed-line message).
+    Closed,
+    /// A voicemail was left (called back at the next opening).
+    Voicemail,
+    /// Seconds waited by answered calls.
+    WaitAnswered,
+    /// Seconds waited by abandoned calls.
+    WaitAbandoned,
+    /// Agent-seconds busy.
+    Busy,
+    /// Agent-seconds on duty.
+    OnDuty,
+    /// Item-seconds of written work (and voicemail callbacks) waiting.
+    Backlog,
+    /// Written items received.
+    WrittenIn,
+    /// Written items answered.
+    WrittenDone,
+    /// Written items answered within the response target (working time).
+    WrittenInTarget,
+}
+
+pub const METRICS: usize = 16;
+
+impl M {
+    pub const ALL: [M; METRICS] = [
+        M::Offered,
+        M::Redials,
+        M::Answered,
+        M::AnsweredWithin,
+        M::Abandoned,
+        M::Blocked,
+        M::Closed,
+        M::Voicemail,
+        M::WaitAnswered,
+        M::WaitAbandoned,
+        M::Busy,
+        M::OnDuty,
+        M::Backlog,
+        M::WrittenIn,
+        M::WrittenDone,
+        M::WrittenInTarget,
+    ];
+
+    pub fn name(self) -> &'static str {
+        [
+            "offered",
+            "redials",
+            "answered",
+            "answered_within",
+            "abandoned",
+            "blocked",
+            "closed_line",
+            "voicemail",
+            "wait_answered_s",
+            "wait_abandoned_s",
+            "busy_agent_s",
+            "on_duty_agent_s",
+            "backlog_item_s",
+            "written_in",
+            "written_done",
+            "written_in_target",
+        ][self as usize]
+    }
+}
+
+/// How a contact (a distinct citizen) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Outcome {
+    /// Answered and closed by the front office.
+    FoClosed,
+    /// Escalated and closed by the back office.
+    BoClosed,
+    /// Escalated and still open at the horizon.
+    BoOpen,
+    /// Never served: gave up (abandoned or blocked without a successful redial) or hit the
+    /// closed line.
+    Lost,
+    /// Still waiting at the horizon (in the queue, in service, in the written backlog, or about
+    /// to redial).
+    Pending,
+}
+
+pub const OUTCOMES: usize = 5;
+
+impl Outcome {
+    pub const ALL: [Outcome; OUTCOMES] = [
+        Outcome::FoClosed,
+        Outcome::BoClosed,
+        Outcome::BoOpen,
+        Outcome::Lost,
+        Outcome::Pending,
+    ];
+
+    pub fn name(self) -> &'static str {
+        ["fo_closed", "bo_closed", "bo_open", "lost", "pending"][self as usize]
+    }
+}
+
+/// Everything one replication records.
+#[derive(Debug, Clone)]
+pub struct RepStats {
+    pub interval_s: f64,
+    /// `[interval][metric]`.
+    pub intervals: Vec<[f64; METRICS]>,
+    /// Written backlog and back-office open cases at the end of each day.
+    pub day_end_backlog: Vec<f64>,
+    pub day_end_bo: Vec<f64>,
+    /// Waits of answered calls (milliseconds) per day, and over the run.
+    pub day_waits: Vec<Histogram<u32>>,
+    pub waits: Histogram<u32>,
+    /// Distinct contacts by outcome, split by channel, request type and event (index 0 =
+    /// ordinary, e + 1 = event e).
+    pub by_channel: Vec<[u64; OUTCOMES]>,
+    pub by_type: Vec<[u64; OUTCOMES]>,
+    pub by_event: Vec<[u64; OUTCOMES]>,
+}
+
+pub(crate) fn histogram() -> Histogram<u32> {
+    // Waits up to 30 days in milliseconds, 2 significant digits.
+    Histogram::new_with_bounds(1, 30 * 86_400_000, 2).expect("valid bounds")
+}
+
+impl RepStats {
+    pub fn new(intervals: usize, days: usize, events: usize, interval_s: f64) -> Self {
+        RepStats {
+            interval_s,
+            intervals: vec![[0.0; METRICS]; intervals],
+            day_end_backlog: vec![0.0; days],
+            day_end_bo: vec![0.0; days],
+            day_waits: (0..days).map(|_| histogram()).collect(),
+            waits: histogram(),
+            by_channel: vec![[0; OUTCOMES]; 6],
+            by_type: vec![[0; OUTCOMES]; 5],
+            by_event: vec![[0; OUTCOMES]; events + 1],
+        }
+    }
+
+    /// Sum of a metric over all intervals.
+    pub fn total(&self, m: M) -> f64 {
+        self.intervals.iter().map(|i| i[m as usize]).sum()
+    }
+
+    /// Contacts by outcome, all channels.
+    pub fn outcomes(&self) -> [u64; OUTCOMES] {
+        let mut out = [0; OUTCOMES];
+        for row in &self.by_channel {
+            for (o, x) in out.iter_mut().zip(row) {
+                *o += x;
+            }
+        }
+        out
+    }
+}
+
+/// Sum and sum of squares of a quantity over replications: its mean and 95% CI.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Moments {
+    pub n: u64,
+    pub sum: f64,
+    pub sum_sq: f64,
+}
+
+impl Moments {
+    pub fn add(&mut self, x: f64) {
+        if x.is_finite() {
+            self.n += 1;
+            self.sum += x;
+            self.sum_sq += x * x;
+        }
+    }
+
+    pub fn merge(&mut self, o: &Moments) {
+        self.n += o.n;
+        self.sum += o.sum;
+        self.sum_sq += o.sum_sq;
+    }
+
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            f64::NAN
+        } else {
+            self.sum / self.n as f64
+        }
+    }
+
+    /// Half-width of the 95% confidence interval of the mean (Student t), NaN below 2 samples.
+    pub fn ci95(&self) -> f64 {
+        if self.n < 2 {
+            return f64::NAN;
+        }
+        let n = self.n as f64;
+        let var = ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0);
+        student_t975(self.n - 1) * (var / n).sqrt()
+    }
+}
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom.
+pub fn student_t975(df: u64) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => TABLE[df as usize - 1],
+        // Cornish-Fisher expansion around the normal quantile, accurate to 1e-3 beyond 30.
+        _ => {
+            let z = 1.959_964;
+            let d = df as f64;
+            z + (z * z * z + z) / (4.0 * d)
+                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_mean_and_ci() {
+        let mut m = Moments::default();
+        for x in [1.0, 2.0, 3.0, 4.0] {
+            m.add(x);
+        }
+        assert_eq!(m.mean(), 2.5);
+        // sd = 1.29099, se = 0.645497, t(3) = 3.182
+        assert!((m.ci95() - 3.182 * 0.645_497).abs() < 1e-4);
+        assert!((student_t975(60) - 2.000).abs() < 2e-3);
+        assert!((student_t975(1000) - 1.962).abs() < 1e-3);
+    }
+}
