@@ -41,7 +41,7 @@ pub enum StoreError {
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     /// Opening or migrating the database failed at start.
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}")]
     Open {
         path: String,
         source: rusqlite::Error,

@@ -120,8 +120,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let store = SqliteStore::open(&args.db, options)
-            .with_context(|| format!("cannot open database {}", args.db.display()))?;
+        // The error names the file already.
+        let store = SqliteStore::open(&args.db, options)?;
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
