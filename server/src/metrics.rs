@@ -33,7 +33,9 @@ struct RouteStats {
 #[derive(Debug)]
 pub struct Metrics {
     started: Instant,
-    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    /// route template -> method -> stats. Nested so that lookups borrow `&str` and only the
+    /// first request of a (route, method) allocates.
+    routes: Mutex<BTreeMap<String, BTreeMap<&'static str, RouteStats>>>,
     in_flight: AtomicI64,
 }
 
@@ -49,12 +51,17 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Records one finished request.
-    pub fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub fn record(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let Ok(mut routes) = self.routes.lock() else {
             return;
         };
-        let key = (method.to_owned(), route.to_owned());
-        let stats = routes.entry(key).or_default();
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), BTreeMap::new());
+        }
+        let Some(methods) = routes.get_mut(route) else {
+            return;
+        };
+        let stats = methods.entry(method).or_default();
         *stats.by_status.entry(status).or_default() += 1;
         stats.count += 1;
         stats.sum_seconds += seconds;
@@ -84,7 +91,12 @@ impl Metrics {
             "# HELP cclab_http_requests_total HTTP requests served, by method, route and status.\n\
              # TYPE cclab_http_requests_total counter\n",
         );
-        for ((method, route), s) in routes.iter() {
+        let series = || {
+            routes
+                .iter()
+                .flat_map(|(route, methods)| methods.iter().map(move |(m, s)| (*m, route, s)))
+        };
+        for (method, route, s) in series() {
             for (status, n) in &s.by_status {
                 let _ = writeln!(
                     out,
@@ -98,7 +110,7 @@ impl Metrics {
             "# HELP cclab_http_request_duration_seconds Time from request to response head.\n\
              # TYPE cclab_http_request_duration_seconds histogram\n",
         );
-        for ((method, route), s) in routes.iter() {
+        for (method, route, s) in series() {
             let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
             let mut cumulative = 0;
             for (bound, n) in BUCKETS.iter().zip(s.buckets) {
@@ -133,21 +145,18 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     // Only standard methods become label values: a client inventing methods must not be able
     // to create series.
     let method = match *req.method() {
-        Method::GET
-        | Method::POST
-        | Method::PUT
-        | Method::DELETE
-        | Method::PATCH
-        | Method::HEAD
-        | Method::OPTIONS => req.method().as_str(),
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
         _ => "OTHER",
-    }
-    .to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_owned();
+    };
+    // `MatchedPath` is a shared string: cloning it does not allocate.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |m| m.as_str());
     state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     let response = match tokio::time::timeout(state.config.request_timeout, next.run(req)).await {
         Ok(r) => r,
@@ -158,8 +167,8 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     state.metrics.record(
-        &method,
-        &route,
+        method,
+        route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

@@ -18,7 +18,7 @@ use super::migrations;
 use super::{Created, IdempotencyKey, Store, StoreFuture, WriteStats};
 use crate::error::StoreError;
 use crate::model::{CaseRecord, CaseStatus, NewContact, Stats, Transition};
-use queries::{COLUMNS, compute_stats, fetch_case, row_to_case};
+use queries::{LIST_QUEUE, RECENT, compute_stats, fetch_case, row_to_case};
 use rusqlite::{Connection, OpenFlags, params};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -239,10 +239,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreFuture<'_, Vec<CaseRecord>> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM cases WHERE status = ?1 AND number > ?2
-                 ORDER BY number LIMIT ?3"
-            ))?;
+            let mut stmt = conn.prepare_cached(LIST_QUEUE)?;
             let rows = stmt.query_map(params![status.as_str(), after, limit], row_to_case)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
@@ -250,9 +247,7 @@ impl Store for SqliteStore {
 
     fn recent(&self, limit: u32) -> StoreFuture<'_, Vec<CaseRecord>> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM cases ORDER BY number DESC LIMIT ?1"
-            ))?;
+            let mut stmt = conn.prepare_cached(RECENT)?;
             let rows = stmt.query_map(params![limit], row_to_case)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })

@@ -7,13 +7,33 @@ use crate::model::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-pub(super) const COLUMNS: &str =
-    "number, channel, request_type, event, subject, message, citizen_name,
-    citizen_email, citizen_phone, status, received_at, taken_at, taken_by, escalated_at,
-    escalated_by, escalation_note, closed_at, closed_by, closed_office, resolution";
+/// The columns `row_to_case` reads, in its order. A macro so that statements can be built with
+/// `concat!` at compile time: the hot lookups then format nothing per call.
+macro_rules! case_columns {
+    () => {
+        "number, channel, request_type, event, subject, message, citizen_name, citizen_email,
+         citizen_phone, status, received_at, taken_at, taken_by, escalated_at, escalated_by,
+         escalation_note, closed_at, closed_by, closed_office, resolution"
+    };
+}
+
+/// One case by number.
+const FETCH_CASE: &str = concat!("SELECT ", case_columns!(), " FROM cases WHERE number = ?1");
+/// One page of a queue.
+pub(super) const LIST_QUEUE: &str = concat!(
+    "SELECT ",
+    case_columns!(),
+    " FROM cases WHERE status = ?1 AND number > ?2 ORDER BY number LIMIT ?3"
+);
+/// The newest cases.
+pub(super) const RECENT: &str = concat!(
+    "SELECT ",
+    case_columns!(),
+    " FROM cases ORDER BY number DESC LIMIT ?1"
+);
 
 pub(super) fn fetch_case(conn: &Connection, number: i64) -> Result<CaseRecord, StoreError> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM cases WHERE number = ?1"))?
+    conn.prepare_cached(FETCH_CASE)?
         .query_row(params![number], row_to_case)
         .optional()?
         .ok_or(StoreError::NotFound(number))
