@@ -13,5 +13,7 @@ pub mod replicate;
 pub mod staffing;
 pub mod stats;
 
+pub use hdrhistogram::Histogram;
+
 pub use plan::{Plan, PlanError};
 pub use replicate::{RunConfig, Summary, simulate};

@@ -59,7 +59,8 @@ enum Ev {
     Done(Work),
     /// The number of agents on duty changes.
     Staff(u32),
-    BoDone(Who),
+    /// A back-office case ends; `true` if it held a referent (not waiting on other bodies).
+    BoDone(Who, bool),
 }
 
 /// A waiting call; `generation` tells a live abandonment timer from a stale one.
@@ -141,6 +142,40 @@ impl WorkClock {
     }
 }
 
+/// `rng::model_stream(seed, what, index)` for one `what`, with the name hashed once per
+/// replication: the hot path derives two or three streams per call, and hashing the name each
+/// time cost about as much as seeding the generator. `streams_match_model_stream` checks that
+/// it draws exactly what `model_stream` draws.
+#[derive(Debug, Clone, Copy)]
+struct Streams {
+    seed: u64,
+    /// `rng::key_of(what)`.
+    what: u64,
+}
+
+impl Streams {
+    fn new(seed: u64, what: &str) -> Self {
+        Streams {
+            seed,
+            what: rng::key_of(what),
+        }
+    }
+
+    #[inline]
+    fn get(self, index: u64) -> Stream {
+        rng::substream(self.seed, rng::Purpose::Model, self.what ^ mix64(index))
+    }
+}
+
+/// SplitMix64's finaliser, as `cclab_scenarios::rng::model_stream` applies it to the index
+/// (private there).
+#[inline]
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// The key of a contact's `attempt`-th call (0 = first) in the behaviour streams.
 fn attempt_key(who: Who, attempt: u16) -> u64 {
     who.id.wrapping_mul(1024).wrapping_add(u64::from(attempt))
@@ -151,12 +186,21 @@ pub struct Model<'a> {
     s: &'a Scenario,
     plan: &'a Plan,
     seed: u64,
+    attempt_streams: Streams,
+    case_streams: Streams,
+    resolve_streams: Streams,
     sched: Scheduler<Ev>,
     arrivals: Arrivals<'a>,
     next: Option<Contact>,
     horizon: u64,
     interval_us: u64,
     sl_threshold_us: u64,
+    /// The interval holding the current time, `[start, end)` -> index (end is `u64::MAX` for
+    /// the last interval, which also takes anything later): most records fall in it, and the
+    /// division is skipped.
+    now_interval: (u64, u64, usize),
+    /// The last calendar day a wait was recorded in, `[start_h, end_h)` -> index.
+    wait_day: (f64, f64, usize),
     day_ends: Vec<u64>,
     next_day: usize,
     work: WorkClock,
@@ -171,6 +215,8 @@ pub struct Model<'a> {
     callbacks: VecDeque<(Who, u64)>,
     backlog: VecDeque<(Who, u64)>,
     bo_active: u32,
+    /// Cases waiting on other bodies: open, but holding no referent.
+    bo_external: u32,
     bo_queue: VecDeque<Who>,
     last_t: u64,
     pub stats: RepStats,
@@ -198,18 +244,23 @@ impl<'a> Model<'a> {
         let mut arrivals = Arrivals::new(s, seed, 1.0);
         let next = arrivals.next();
         if let Some(c) = &next {
-            sched.schedule_at(SimTime(c.at_us), Ev::Arrival);
+            sched.schedule_next_at(SimTime(c.at_us), Ev::Arrival);
         }
         Model {
             s,
             plan,
             seed,
+            attempt_streams: Streams::new(seed, "sim.attempt"),
+            case_streams: Streams::new(seed, "sim.case"),
+            resolve_streams: Streams::new(seed, "sim.resolve"),
             sched,
             arrivals,
             next,
             horizon,
             interval_us,
             sl_threshold_us: (sl_threshold_s * US) as u64,
+            now_interval: (1, 0, 0),
+            wait_day: (f64::INFINITY, f64::NEG_INFINITY, 0),
             day_ends: s
                 .calendar
                 .days
@@ -228,6 +279,7 @@ impl<'a> Model<'a> {
             callbacks: VecDeque::new(),
             backlog: VecDeque::new(),
             bo_active: 0,
+            bo_external: 0,
             bo_queue: VecDeque::new(),
             last_t: 0,
             stats: RepStats::new(n_int, s.calendar.days.len(), s.events.len(), interval_s),
@@ -251,11 +303,15 @@ impl<'a> Model<'a> {
                     self.on_duty = n;
                     self.dispatch(now);
                 }
-                Ev::BoDone(who) => {
+                Ev::BoDone(who, held) => {
                     self.outcome(who, Outcome::BoClosed);
-                    self.bo_active -= 1;
-                    if let Some(next) = self.bo_queue.pop_front() {
-                        self.start_research(now, next);
+                    if held {
+                        self.bo_active -= 1;
+                        if let Some(next) = self.bo_queue.pop_front() {
+                            self.start_research(now, next);
+                        }
+                    } else {
+                        self.bo_external -= 1;
                     }
                 }
             }
@@ -265,7 +321,12 @@ impl<'a> Model<'a> {
         self.stats
     }
 
+    #[inline]
     fn interval(&self, t: u64) -> usize {
+        let (start, end, i) = self.now_interval;
+        if start <= t && t < end {
+            return i;
+        }
         ((t / self.interval_us) as usize).min(self.stats.intervals.len() - 1)
     }
 
@@ -289,28 +350,59 @@ impl<'a> Model<'a> {
             row[M::Backlog as usize] += dt * items;
             t = end;
         }
+        let (start, end, _) = self.now_interval;
+        if !(start <= now && now < end) {
+            let i = self.interval(now);
+            let last = self.stats.intervals.len() - 1;
+            let start = i as u64 * self.interval_us;
+            let end = if i == last {
+                u64::MAX
+            } else {
+                start + self.interval_us
+            };
+            self.now_interval = (start, end, i);
+        }
         while self.next_day < self.day_ends.len() && self.day_ends[self.next_day] <= now {
             self.stats.day_end_backlog[self.next_day] = items;
             self.stats.day_end_bo[self.next_day] =
-                f64::from(self.bo_active) + self.bo_queue.len() as f64;
+                f64::from(self.bo_active + self.bo_external) + self.bo_queue.len() as f64;
             self.next_day += 1;
         }
         self.last_t = now;
     }
 
     fn draws(&self, who: Who, attempt: u16) -> Stream {
-        rng::model_stream(self.seed, "sim.attempt", attempt_key(who, attempt))
+        self.attempt_streams.get(attempt_key(who, attempt))
     }
 
     fn case_draws(&self, who: Who) -> Stream {
-        rng::model_stream(self.seed, "sim.case", who.id)
+        self.case_streams.get(who.id)
+    }
+
+    /// `Calendar::day_of(t)` (day 0 outside the horizon), remembering the last day found:
+    /// consecutive answered calls mostly arrived on the same day.
+    fn wait_day(&mut self, t: u64) -> usize {
+        let h = t as f64 / 3.6e9;
+        let (start, end, day) = self.wait_day;
+        if start <= h && h < end {
+            return day;
+        }
+        let days = &self.s.calendar.days;
+        match self.s.calendar.day_of(h) {
+            Some(i) => {
+                let start = if i == 0 { 0.0 } else { days[i - 1].end_h };
+                self.wait_day = (start, days[i].end_h, i);
+                i
+            }
+            None => 0,
+        }
     }
 
     fn on_arrival(&mut self, now: u64) {
         let c = self.next.take().expect("an arrival is pending");
         self.next = self.arrivals.next();
         if let Some(n) = &self.next {
-            self.sched.schedule_at(SimTime(n.at_us), Ev::Arrival);
+            self.sched.schedule_next_at(SimTime(n.at_us), Ev::Arrival);
         }
         let who = Who::of(&c);
         if c.channel == Channel::Phone {
@@ -352,12 +444,13 @@ impl<'a> Model<'a> {
             return;
         }
         let mut r = self.draws(who, attempt);
-        let patience = if who.surge() {
-            &self.plan.surge_patience
+        // A copy of the `&'a Plan`, so the borrow is not of `self`.
+        let plan = self.plan;
+        let patience = &if who.surge() {
+            &plan.surge_patience
         } else {
-            &self.plan.patience
-        }[who.rtype as usize]
-            .clone();
+            &plan.patience
+        }[who.rtype as usize];
         if rng::uniform(&mut r) < patience.balk {
             self.add(now, M::Abandoned, 1.0);
             self.give_up(now, who, attempt);
@@ -429,13 +522,15 @@ impl<'a> Model<'a> {
 
     fn start_call(&mut self, now: u64, who: Who, since: u64) {
         let wait = now - since;
-        self.add(since, M::Answered, 1.0);
-        self.add(since, M::WaitAnswered, wait as f64 / US);
+        let i = self.interval(since);
+        let row = &mut self.stats.intervals[i];
+        row[M::Answered as usize] += 1.0;
+        row[M::WaitAnswered as usize] += wait as f64 / US;
         if wait <= self.sl_threshold_us {
-            self.add(since, M::AnsweredWithin, 1.0);
+            row[M::AnsweredWithin as usize] += 1.0;
         }
         let ms = (wait / 1000).max(1);
-        let day = self.s.calendar.day_of(since as f64 / 3.6e9).unwrap_or(0);
+        let day = self.wait_day(since);
         let _ = self.stats.day_waits[day].record(ms.min(30 * 86_400_000));
         let _ = self.stats.waits.record(ms.min(30 * 86_400_000));
         self.busy += 1;
@@ -533,14 +628,27 @@ impl<'a> Model<'a> {
 
     /// Front-office resolution or escalation to the back office.
     fn resolve(&mut self, now: u64, who: Who) {
-        let mut r = rng::model_stream(self.seed, "sim.resolve", who.id);
-        let fo = rng::uniform(&mut r) < self.plan.resolution[who.rtype as usize];
-        if fo || self.plan.back_office.is_none() {
+        // Without a back office, or when the front office always resolves (a uniform draw is
+        // below 1), the outcome is certain: skip the stream, which no other draw shares.
+        let p = self.plan.resolution[who.rtype as usize];
+        if self.plan.back_office.is_none() || p >= 1.0 {
+            self.outcome(who, Outcome::FoClosed);
+            return;
+        }
+        let mut r = self.resolve_streams.get(who.id);
+        let fo = rng::uniform(&mut r) < p;
+        if fo {
             self.outcome(who, Outcome::FoClosed);
             return;
         }
         let bo = self.plan.back_office.as_ref().expect("checked");
-        if self.bo_active < bo.capacity {
+        // Cases waiting on other bodies hold no referent.
+        let mut r = rng::model_stream(self.seed, "sim.stall", who.id);
+        if rng::uniform(&mut r) < bo.stall_probability[who.rtype as usize] {
+            let days = bo.stall.sample(&mut r) / 86_400.0;
+            self.bo_external += 1;
+            self.close_after(now, who, days, false);
+        } else if self.bo_active < bo.capacity {
             self.start_research(now, who);
         } else {
             self.bo_queue.push_back(who);
@@ -554,19 +662,19 @@ impl<'a> Model<'a> {
             .as_ref()
             .expect("escalation needs a back office");
         let mut r = rng::model_stream(self.seed, "sim.research", who.id);
-        let stalled = rng::uniform(&mut r) < bo.stall_probability[who.rtype as usize];
-        let days = if stalled {
-            bo.stall.sample(&mut r)
-        } else {
-            bo.research.sample(&mut r)
-        } / 86_400.0;
+        let days = bo.research.sample(&mut r) / 86_400.0;
         self.bo_active += 1;
-        // Research that ends past the horizon stays queued: `finish` counts it as open.
+        self.close_after(now, who, days, true);
+    }
+
+    /// Schedules the closing of a back-office case `days` working days from now. Research that
+    /// ends past the horizon stays queued: `finish` counts it as open.
+    fn close_after(&mut self, now: u64, who: Who, days: f64, held: bool) {
         let t = self
             .work
             .after(now, days * 86_400.0 * US)
             .unwrap_or(self.horizon);
-        self.sched.schedule_at(SimTime(t.max(now)), Ev::BoDone(who));
+        self.sched.schedule_at(SimTime(t.max(now)), Ev::BoDone(who, held));
     }
 
     fn outcome(&mut self, who: Who, o: Outcome) {
@@ -582,7 +690,7 @@ impl<'a> Model<'a> {
         let mut open = Vec::new();
         while let Some((_, ev)) = self.sched_pop_any() {
             match ev {
-                Ev::BoDone(who) => open.push(who),
+                Ev::BoDone(who, _) => open.push(who),
                 Ev::Done(Work::Call(who))
                 | Ev::Done(Work::Item(who, _, _))
                 | Ev::Redial(who, _) => pending.push(who),
@@ -610,5 +718,25 @@ impl<'a> Model<'a> {
 
     fn sched_pop_any(&mut self) -> Option<(SimTime, Ev)> {
         self.sched.next_event().map(|e| (self.sched.now(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_match_model_stream() {
+        for seed in [0, 1, 7, 0x9e37_79b9_7f4a_7c15, u64::MAX] {
+            for what in ["sim.attempt", "sim.case", "sim.resolve"] {
+                let fast = Streams::new(seed, what);
+                for index in [0, 1, 1023, 1024, 1 << 40, u64::MAX] {
+                    let (mut a, mut b) = (fast.get(index), rng::model_stream(seed, what, index));
+                    for _ in 0..4 {
+                        assert_eq!(rng::uniform(&mut a), rng::uniform(&mut b));
+                    }
+                }
+            }
+        }
     }
 }

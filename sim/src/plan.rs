@@ -306,9 +306,11 @@ impl Plan {
             file: &scenario.source,
         };
         Some(
-            toml::Value::Table(table.clone())
-                .try_into::<RawPlan>()
-                .map_err(|e| ctx.err("plan", e.message().trim().to_string()))
+            serde_path_to_error::deserialize::<_, RawPlan>(toml::Value::Table(table.clone()))
+                .map_err(|e| {
+                    let path = format!("plan.{}", e.path());
+                    ctx.err(path, e.into_inner().message().trim().to_string())
+                })
                 .and_then(|raw| Plan::build(&ctx, "plan.", &raw, scenario)),
         )
     }

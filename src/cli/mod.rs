@@ -7,6 +7,7 @@ mod arrivals;
 mod erlang;
 mod scenarios;
 mod serve;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ pub enum Command {
     Arrivals(arrivals::ArrivalsArgs),
     /// Erlang C/A calculator: KPIs for a number of agents and the fewest agents for a target.
     Erlang(erlang::ErlangArgs),
+    /// Simulate a scenario against a staffing plan: waits, abandonment, backlogs, FO/BO closure,
+    /// with 95% confidence intervals over replications.
+    Simulate(simulate::SimulateArgs),
     /// Run the reference contact-center API server (case intake, FO/BO workflow, public status).
     Serve(serve::ServeArgs),
 }
@@ -46,5 +50,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Arrivals(args) => arrivals::run(args),
         Command::Erlang(args) => erlang::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Simulate(args) => simulate::run(args),
     }
 }

@@ -71,6 +71,10 @@ pub fn run(cmd: ScenariosCommand) -> anyhow::Result<ExitCode> {
         }
         ScenariosCommand::Check { scenario } => {
             let s = super::load_scenario(&scenario)?;
+            // The default staffing plan, when the scenario carries one, is checked too.
+            if let Some(plan) = cclab_sim::Plan::from_scenario(&s) {
+                plan?;
+            }
             println!(
                 "{}: valid; {} days from {}, {} events, {:.0} contacts expected",
                 s.source,

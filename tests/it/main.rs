@@ -3,3 +3,4 @@
 mod erlang;
 mod scenarios;
 mod serve;
+mod simulate;

@@ -142,10 +142,35 @@ fn scheduler_advances_the_clock_and_stops_at_end() {
     assert_eq!(s.next_event(), None);
 }
 
+#[test]
+fn the_lane_pops_in_order_with_the_heap() {
+    let mut s = Scheduler::with_capacity(8);
+    s.schedule_at(SimTime(5), "heap 5");
+    s.schedule_next_at(SimTime(5), "lane 5");
+    s.schedule_at(SimTime(5), "heap 5 later");
+    s.schedule_at(SimTime(2), "heap 2");
+    assert_eq!(s.queue().len(), 4);
+    assert_eq!(s.next_until(SimTime(1)), None);
+    assert_eq!(s.next_event(), Some("heap 2"));
+    assert_eq!(s.next_event(), Some("heap 5"));
+    assert_eq!(s.next_event(), Some("lane 5"));
+    // A second lane event while one is pending: the first moves to the heap, order kept.
+    s.schedule_next_at(SimTime(9), "lane 9");
+    s.schedule_next_at(SimTime(7), "lane 7");
+    assert_eq!(s.next_event(), Some("heap 5 later"));
+    assert_eq!(s.next_event(), Some("lane 7"));
+    assert_eq!(s.queue().len(), 1);
+    assert_eq!(s.next_until(SimTime(8)), None, "lane 9 is after the end");
+    assert_eq!(s.next_event(), Some("lane 9"));
+    assert_eq!(s.next_event(), None);
+}
+
 /// One step of a random workload; times are drawn from a small range so that ties are common.
 #[derive(Debug, Clone)]
 enum Op {
     Schedule(u64),
+    /// Into the lane (`schedule_next`).
+    ScheduleNext(u64),
     ScheduleCancellable(u64),
     /// Cancel a token issued earlier, live or not (see the picking rule below).
     Cancel(usize),
@@ -164,6 +189,7 @@ fn op(cancel_heavy: bool) -> impl Strategy<Value = Op> {
     };
     prop_oneof![
         plain => (0u64..50).prop_map(Op::Schedule),
+        2 => (0u64..50).prop_map(Op::ScheduleNext),
         cancellable => (0u64..50).prop_map(Op::ScheduleCancellable),
         cancel => any::<usize>().prop_map(Op::Cancel),
         pop => Just(Op::Pop),
@@ -183,6 +209,11 @@ fn check_against_shadow(ops: Vec<Op>) -> Result<(), TestCaseError> {
         match op {
             Op::Schedule(t) => {
                 q.schedule(SimTime(t), n);
+                shadow.insert((t, n), n);
+                n += 1;
+            }
+            Op::ScheduleNext(t) => {
+                q.schedule_next(SimTime(t), n);
                 shadow.insert((t, n), n);
                 n += 1;
             }

@@ -1,0 +1,368 @@
+//! `cclab simulate`: run a scenario against a staffing plan and report what citizens live
+//! through, with 95% confidence intervals over replications.
+
+use anyhow::{Context, bail};
+use cclab_scenarios::{Channel, RequestType, Scenario};
+use cclab_sim::stats::{M, METRICS, Moments, OUTCOMES, Outcome};
+use cclab_sim::{Plan, RunConfig, Summary, simulate};
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cclab simulate emilia-quake-2012\n  cclab simulate uars-reentry-2011 --plan my-plan.toml --replications 50 --interval 15m\n  cclab simulate dpc-year-2011-12 --format json --out results/\n\nThe plan is the scenario's own [plan] table unless --plan names a plan file. Service level\nis reported under two named definitions: sl_answered = answered within T / answered, and\nsl_offered = answered within T / (answered + abandoned). ASA is given over served calls and\nover all queued calls (abandoned ones count their wait)."
+)]
+pub struct SimulateArgs {
+    /// A shipped scenario's name, or the path of a TOML file.
+    pub scenario: String,
+    /// A staffing-plan TOML file (default: the scenario's [plan] table).
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// Independent replications (each with its own demand and behaviour draws).
+    #[arg(long, default_value_t = 20)]
+    pub replications: u64,
+    /// Seed (default: the scenario's `seed`); replication i uses a stream derived from (seed, i).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Reporting interval: 15m, 30m or 60m.
+    #[arg(long, default_value = "30m")]
+    pub interval: String,
+    /// Service-level threshold T (answered within T).
+    #[arg(long, default_value = "20s")]
+    pub sl: String,
+    /// Worker threads (the results do not depend on it); default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output format: a human table, JSON (everything) or CSV (one row per interval).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write summary.json and intervals.csv into this directory as well.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// The plan for a scenario: `--plan` or its own `[plan]`.
+pub fn resolve_plan(s: &Scenario, plan: Option<&PathBuf>) -> anyhow::Result<Plan> {
+    match plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--plan {}: cannot read", path.display()))?;
+            Ok(Plan::from_toml(&path.display().to_string(), &text, s)?)
+        }
+        None => match Plan::from_scenario(s) {
+            Some(p) => Ok(p?),
+            None => bail!(
+                "{} has no [plan] table; give a staffing plan with --plan FILE",
+                s.source
+            ),
+        },
+    }
+}
+
+fn seconds(flag: &str, s: &str) -> anyhow::Result<f64> {
+    cclab_sim::dist::seconds(s)
+        .filter(|x| *x > 0.0)
+        .with_context(|| format!("{flag} `{s}` is not a positive duration; write e.g. 20s, 30m"))
+}
+
+pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let s = super::load_scenario(&args.scenario)?;
+    let plan = resolve_plan(&s, args.plan.as_ref())?;
+    let interval_s = seconds("--interval", &args.interval)?;
+    if ![900.0, 1800.0, 3600.0].contains(&interval_s) {
+        bail!("--interval must be 15m, 30m or 60m, got {}", args.interval);
+    }
+    let sl_threshold_s = seconds("--sl", &args.sl)?;
+    if args.replications == 0 {
+        bail!("--replications must be at least 1");
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cfg = RunConfig {
+        seed: args.seed.unwrap_or(s.seed),
+        replications: args.replications,
+        first: 0,
+        interval_s,
+        sl_threshold_s,
+        threads,
+    };
+    let sum = simulate(&s, &plan, cfg);
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("--out {}", dir.display()))?;
+        let json = serde_json::to_string_pretty(&to_json(&s, &plan, &sum))?;
+        std::fs::write(dir.join("summary.json"), json)?;
+        let mut f = std::fs::File::create(dir.join("intervals.csv"))?;
+        write_csv(&mut f, &s, &sum)?;
+    }
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Table => write_table(&mut out, &s, &plan, &sum)?,
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&to_json(&s, &plan, &sum))?
+        )?,
+        Format::Csv => write_csv(&mut out, &s, &sum)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::NAN }
+}
+
+/// Derived KPIs of one row of mean metrics.
+fn derived(m: &[f64; METRICS], interval_s: f64) -> [(&'static str, f64); 7] {
+    let g = |x: M| m[x as usize];
+    let queued = g(M::Answered) + g(M::Abandoned);
+    [
+        ("sl_answered", ratio(g(M::AnsweredWithin), g(M::Answered))),
+        ("sl_offered", ratio(g(M::AnsweredWithin), queued)),
+        ("asa_served_s", ratio(g(M::WaitAnswered), g(M::Answered))),
+        (
+            "asa_all_s",
+            ratio(g(M::WaitAnswered) + g(M::WaitAbandoned), queued),
+        ),
+        ("abandon_rate", ratio(g(M::Abandoned), queued)),
+        ("occupancy", ratio(g(M::Busy), g(M::OnDuty))),
+        ("agents_on_duty", g(M::OnDuty) / interval_s),
+    ]
+}
+
+fn means(row: &[Moments; METRICS]) -> [f64; METRICS] {
+    std::array::from_fn(|i| row[i].mean())
+}
+
+fn mc(m: &Moments) -> serde_json::Value {
+    serde_json::json!({ "mean": m.mean(), "ci95": m.ci95() })
+}
+
+fn outcome_json(rows: &[[Moments; OUTCOMES]], names: &[String]) -> serde_json::Value {
+    rows.iter()
+        .zip(names)
+        .map(|(r, n)| {
+            let v: serde_json::Map<_, _> = Outcome::ALL
+                .iter()
+                .map(|o| (o.name().to_string(), mc(&r[*o as usize])))
+                .collect();
+            (n.clone(), serde_json::Value::Object(v))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+fn to_json(s: &Scenario, plan: &Plan, sum: &Summary) -> serde_json::Value {
+    let cfg = sum.config;
+    let interval_row = |i: usize, row: &[Moments; METRICS]| {
+        let t = s.calendar.at(i as f64 * cfg.interval_s / 3600.0);
+        let mut obj = serde_json::Map::new();
+        obj.insert("start".into(), t.to_rfc3339().into());
+        for m in M::ALL {
+            obj.insert(m.name().into(), mc(&row[m as usize]));
+        }
+        for (k, v) in derived(&means(row), cfg.interval_s) {
+            obj.insert(k.into(), serde_json::json!(v));
+        }
+        serde_json::Value::Object(obj)
+    };
+    let pct = |h: &cclab_sim::Histogram<u32>, q: f64| {
+        if h.is_empty() {
+            f64::NAN
+        } else {
+            h.value_at_quantile(q) as f64 / 1000.0
+        }
+    };
+    let waits = |h: &cclab_sim::Histogram<u32>| serde_json::json!({ "p50_s": pct(h, 0.5), "p90_s": pct(h, 0.9), "p99_s": pct(h, 0.99), "max_s": h.max() as f64 / 1000.0 });
+    let mut events = vec!["ordinary".to_string()];
+    events.extend(s.events.iter().map(|e| e.name.clone()));
+    serde_json::json!({
+        "scenario": s.name,
+        "source": s.source,
+        "plan": plan.name,
+        "seed": cfg.seed,
+        "replications": cfg.replications,
+        "interval_s": cfg.interval_s,
+        "sl_threshold_s": cfg.sl_threshold_s,
+        "kpis": sum.kpis.iter().map(|(k, m)| (k.to_string(), mc(m))).collect::<serde_json::Map<_, _>>(),
+        "totals": M::ALL.iter().map(|m| (m.name().to_string(), mc(&sum.totals[*m as usize]))).collect::<serde_json::Map<_, _>>(),
+        "waits_answered": waits(&sum.waits),
+        "outcomes": {
+            "by_channel": outcome_json(&sum.by_channel, &Channel::ALL.map(|c| c.name().to_string())),
+            "by_type": outcome_json(&sum.by_type, &RequestType::ALL.map(|t| t.name().to_string())),
+            "by_event": outcome_json(&sum.by_event, &events),
+        },
+        "days": sum.days.iter().enumerate().map(|(d, row)| {
+            let mut v = interval_row(0, row);
+            v["start"] = s.calendar.days[d].date.to_string().into();
+            v["written_backlog_end"] = mc(&sum.day_end_backlog[d]);
+            v["back_office_open_end"] = mc(&sum.day_end_bo[d]);
+            v["waits_answered"] = waits(&sum.day_waits[d]);
+            for (k, x) in derived(&means(row), 86_400.0) {
+                v[k] = serde_json::json!(x);
+            }
+            v
+        }).collect::<Vec<_>>(),
+        "intervals": sum.intervals.iter().enumerate().map(|(i, row)| interval_row(i, row)).collect::<Vec<_>>(),
+    })
+}
+
+fn write_csv(w: &mut impl Write, s: &Scenario, sum: &Summary) -> std::io::Result<()> {
+    let mut header = vec!["start".to_string()];
+    for m in M::ALL {
+        header.push(m.name().into());
+        header.push(format!("{}_ci95", m.name()));
+    }
+    for (k, _) in derived(&[0.0; METRICS], 1.0) {
+        header.push(k.into());
+    }
+    writeln!(w, "{}", header.join(","))?;
+    for (i, row) in sum.intervals.iter().enumerate() {
+        let t = s.calendar.at(i as f64 * sum.config.interval_s / 3600.0);
+        let mut cells = vec![t.to_rfc3339()];
+        for m in M::ALL {
+            cells.push(format!("{:.4}", row[m as usize].mean()));
+            cells.push(format!("{:.4}", row[m as usize].ci95()));
+        }
+        for (_, x) in derived(&means(row), sum.config.interval_s) {
+            cells.push(format!("{x:.4}"));
+        }
+        writeln!(w, "{}", cells.join(","))?;
+    }
+    Ok(())
+}
+
+fn pm(m: &Moments, scale: f64, digits: usize) -> String {
+    format!(
+        "{:.*} ± {:.*}",
+        digits,
+        m.mean() * scale,
+        digits,
+        m.ci95() * scale
+    )
+}
+
+fn write_table(
+    w: &mut impl Write,
+    s: &Scenario,
+    plan: &Plan,
+    sum: &Summary,
+) -> std::io::Result<()> {
+    let cfg = sum.config;
+    writeln!(
+        w,
+        "{} with plan {} — {} replications, seed {}, SL threshold {} s",
+        s.name, plan.name, cfg.replications, cfg.seed, cfg.sl_threshold_s
+    )?;
+    writeln!(
+        w,
+        "(mean ± half-width of the 95% confidence interval over replications)\n"
+    )?;
+    let t = |m: M| &sum.totals[m as usize];
+    writeln!(
+        w,
+        "calls offered {}  (redials {}), answered {}, abandoned {}, blocked {}, voicemail {}, closed line {}",
+        pm(t(M::Offered), 1.0, 0),
+        pm(t(M::Redials), 1.0, 0),
+        pm(t(M::Answered), 1.0, 0),
+        pm(t(M::Abandoned), 1.0, 0),
+        pm(t(M::Blocked), 1.0, 0),
+        pm(t(M::Voicemail), 1.0, 0),
+        pm(t(M::Closed), 1.0, 0)
+    )?;
+    writeln!(
+        w,
+        "written items in {}, answered {}",
+        pm(t(M::WrittenIn), 1.0, 0),
+        pm(t(M::WrittenDone), 1.0, 0)
+    )?;
+    for (k, m) in &sum.kpis {
+        let (scale, unit, digits) = if k.ends_with("_s") {
+            (1.0, " s", 1)
+        } else {
+            (100.0, " %", 2)
+        };
+        writeln!(w, "  {:<20} {}{}", k, pm(m, scale, digits), unit)?;
+    }
+    if !sum.waits.is_empty() {
+        let q = |x: f64| sum.waits.value_at_quantile(x) as f64 / 1000.0;
+        writeln!(
+            w,
+            "  answered-call waits: p50 {:.0} s, p90 {:.0} s, p99 {:.0} s, max {:.0} s",
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            sum.waits.max() as f64 / 1000.0
+        )?;
+    }
+    writeln!(w, "\nper day (means):")?;
+    writeln!(
+        w,
+        "  {:<14} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7}",
+        "date",
+        "calls",
+        "answered",
+        "aband%",
+        "SLans%",
+        "SLoff%",
+        "ASA s",
+        "agents",
+        "occup%",
+        "backlog",
+        "BO open"
+    )?;
+    for (d, row) in sum.days.iter().enumerate() {
+        let m = means(row);
+        let k = derived(&m, 86_400.0);
+        writeln!(
+            w,
+            "  {:<14} {:>8.1} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} {:>7.1}",
+            s.calendar.days[d].date.format("%Y-%m-%d %a"),
+            m[M::Offered as usize],
+            m[M::Answered as usize],
+            100.0 * k[4].1,
+            100.0 * k[0].1,
+            100.0 * k[1].1,
+            k[2].1,
+            k[6].1,
+            100.0 * k[5].1,
+            sum.day_end_backlog[d].mean(),
+            sum.day_end_bo[d].mean()
+        )?;
+    }
+    // The worst intervals: lowest offered-based service level among those with calls.
+    let mut rows: Vec<(usize, [f64; METRICS])> = sum
+        .intervals
+        .iter()
+        .map(means)
+        .enumerate()
+        .filter(|(_, m)| m[M::Answered as usize] + m[M::Abandoned as usize] >= 1.0)
+        .collect();
+    rows.sort_by(|a, b| derived(&a.1, 1.0)[1].1.total_cmp(&derived(&b.1, 1.0)[1].1));
+    writeln!(w, "\nworst intervals (lowest offered-based service level):")?;
+    for (i, m) in rows.iter().take(10) {
+        let k = derived(m, cfg.interval_s);
+        writeln!(
+            w,
+            "  {}  calls {:>6.1}  SLoff {:>5.1}%  aband {:>5.1}%  ASA {:>6.1} s  agents {:>4.1}",
+            s.calendar
+                .at(*i as f64 * cfg.interval_s / 3600.0)
+                .format("%Y-%m-%d %H:%M"),
+            m[M::Offered as usize],
+            100.0 * k[1].1,
+            100.0 * k[4].1,
+            k[2].1,
+            k[6].1
+        )?;
+    }
+    Ok(())
+}

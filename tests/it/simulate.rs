@@ -1,0 +1,102 @@
+//! `cclab simulate` end to end: default plans, plan files, formats and input errors.
+
+use std::process::{Command, Output};
+
+fn cclab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cclab"))
+        .args(args)
+        .output()
+        .expect("cclab runs")
+}
+
+#[test]
+fn simulate_reports_the_surge_with_confidence_intervals() {
+    let o = cclab(&["simulate", "uars-reentry-2011", "--replications", "4"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "sl_answered",
+        "sl_offered",
+        "asa_served_s",
+        "fo_share",
+        "2011-09-23 Fri",
+        "worst intervals",
+        "±",
+    ] {
+        assert!(out.contains(needle), "missing {needle}:\n{out}");
+    }
+}
+
+#[test]
+fn json_is_identical_whatever_the_threads() {
+    let run = |threads: &str| {
+        let o = cclab(&[
+            "simulate",
+            "genoa-flood-2011",
+            "--replications",
+            "4",
+            "--threads",
+            threads,
+            "--format",
+            "json",
+        ]);
+        assert!(o.status.success());
+        o.stdout
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"));
+    let v: serde_json::Value = serde_json::from_slice(&one).expect("json");
+    assert_eq!(v["replications"], 4);
+    assert_eq!(v["days"].as_array().expect("days").len(), 17);
+    assert!(v["kpis"]["fo_share"]["mean"].as_f64().expect("fo share") > 0.5);
+}
+
+#[test]
+fn plan_files_and_their_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        "[[shifts]]\nstart = \"08:00\"\nend = \"20:00\"\nagents = 2\n",
+    )
+    .expect("write");
+    let o = cclab(&[
+        "simulate",
+        "ordinary-week",
+        "--plan",
+        plan.to_str().expect("utf-8"),
+        "--replications",
+        "2",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        csv.lines().count(),
+        1 + 7 * 48,
+        "a header and one row per 30-minute interval"
+    );
+
+    std::fs::write(
+        &plan,
+        "[[shifts]]\nstart = \"8 am\"\nend = \"20:00\"\nagents = 2\n",
+    )
+    .expect("write");
+    let o = cclab(&[
+        "simulate",
+        "ordinary-week",
+        "--plan",
+        plan.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("plan.toml") && err.contains("shifts[0].start") && err.contains("HH:MM"),
+        "{err}"
+    );
+
+    let o = cclab(&["simulate", "ordinary-week", "--interval", "20m"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--interval"));
+}
