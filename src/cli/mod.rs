@@ -5,6 +5,7 @@
 
 mod arrivals;
 mod erlang;
+mod loadgen;
 mod scenarios;
 mod serve;
 mod simulate;
@@ -37,6 +38,9 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Run the reference contact-center API server (case intake, FO/BO workflow, public status).
     Serve(serve::ServeArgs),
+    /// Replay a scenario against a contact-center API, open loop, with honest latencies
+    /// (`plan` for a dry run, `merge` for shard reports); the reference server by default.
+    Loadgen(loadgen::LoadgenArgs),
 }
 
 /// Loads a scenario by shipped name or path; the error names file, line:column and field.
@@ -51,5 +55,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Erlang(args) => erlang::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Loadgen(args) => loadgen::run(args),
     }
 }

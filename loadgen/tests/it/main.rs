@@ -1,0 +1,1 @@
+//! Integration tests of cclab-loadgen: one binary, one module per behaviour.
