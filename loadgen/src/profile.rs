@@ -452,7 +452,7 @@ impl Profile {
                 )));
             }
             if let Some(r) = rs.repeat {
-                if !(r.is_finite() && r >= 0.0 && r <= 1000.0) {
+                if !(0.0..=1000.0).contains(&r) {
                     return Err(err(format!(
                         "{}: mean count in [0, 1000], got {r}",
                         at("repeat")
@@ -462,7 +462,7 @@ impl Profile {
             let choice = match &rs.choice {
                 None => None,
                 Some(ch) => {
-                    if !(ch.weight.is_finite() && ch.weight >= 0.0 && ch.weight <= 1.0) {
+                    if !(0.0..=1.0).contains(&ch.weight) {
                         return Err(err(format!(
                             "{}: must be in [0, 1], got {}",
                             at("choice.weight"),
