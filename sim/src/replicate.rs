@@ -10,7 +10,7 @@ use cclab_scenarios::rng::replication_seed;
 use hdrhistogram::Histogram;
 
 /// What to run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunConfig {
     pub seed: u64,
     pub replications: u64,
@@ -38,6 +38,66 @@ pub struct Summary {
     pub by_type: Vec<[Moments; OUTCOMES]>,
     pub by_event: Vec<[Moments; OUTCOMES]>,
     pub totals: [Moments; METRICS],
+}
+
+impl RunConfig {
+    /// Shard `index` of `count` (0-based): a contiguous block of the replications, so the
+    /// shards together run each replication exactly once.
+    pub fn shard(mut self, index: u64, count: u64) -> RunConfig {
+        let (total, first) = (self.replications, self.first);
+        let start = total * index / count;
+        let end = total * (index + 1) / count;
+        self.first = first + start;
+        self.replications = end - start;
+        self
+    }
+}
+
+impl Summary {
+    /// Adds another shard's replications. Sums are exact (fixed point), histograms add
+    /// losslessly, so shards merged in any order equal one run of all their replications.
+    pub fn merge(&mut self, o: &Summary) {
+        let rows = |a: &mut Vec<[Moments; METRICS]>, b: &Vec<[Moments; METRICS]>| {
+            for (x, y) in a.iter_mut().zip(b) {
+                for (m, n) in x.iter_mut().zip(y) {
+                    m.merge(n);
+                }
+            }
+        };
+        rows(&mut self.intervals, &o.intervals);
+        rows(&mut self.days, &o.days);
+        for (a, b) in [
+            (&mut self.day_end_backlog, &o.day_end_backlog),
+            (&mut self.day_end_bo, &o.day_end_bo),
+        ] {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.merge(y);
+            }
+        }
+        for ((_, x), (_, y)) in self.kpis.iter_mut().zip(&o.kpis) {
+            x.merge(y);
+        }
+        for (x, y) in self.day_waits.iter_mut().zip(&o.day_waits) {
+            let _ = x.add(y);
+        }
+        let _ = self.waits.add(&o.waits);
+        for (a, b) in [
+            (&mut self.by_channel, &o.by_channel),
+            (&mut self.by_type, &o.by_type),
+            (&mut self.by_event, &o.by_event),
+        ] {
+            for (x, y) in a.iter_mut().zip(b) {
+                for (m, n) in x.iter_mut().zip(y) {
+                    m.merge(n);
+                }
+            }
+        }
+        for (x, y) in self.totals.iter_mut().zip(&o.totals) {
+            x.merge(y);
+        }
+        self.config.replications += o.config.replications;
+        self.config.first = self.config.first.min(o.config.first);
+    }
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -172,5 +232,90 @@ fn fold(acc: &mut Summary, r: &RepStats, s: &Scenario) {
                 m.add(*x as f64);
             }
         }
+    }
+}
+
+/// A [`Summary`] in a form that serialises losslessly (for shard files): the fixed-point
+/// moments as they are, and histograms as (value, count) pairs of their recorded buckets.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SummaryData {
+    pub config: RunConfig,
+    pub intervals: Vec<[Moments; METRICS]>,
+    pub days: Vec<[Moments; METRICS]>,
+    pub day_end_backlog: Vec<Moments>,
+    pub day_end_bo: Vec<Moments>,
+    pub kpis: Vec<(String, Moments)>,
+    pub day_waits: Vec<Vec<(u64, u64)>>,
+    pub waits: Vec<(u64, u64)>,
+    pub by_channel: Vec<[Moments; OUTCOMES]>,
+    pub by_type: Vec<[Moments; OUTCOMES]>,
+    pub by_event: Vec<[Moments; OUTCOMES]>,
+    pub totals: [Moments; METRICS],
+}
+
+fn buckets(h: &Histogram<u32>) -> Vec<(u64, u64)> {
+    h.iter_recorded()
+        .map(|v| (v.value_iterated_to(), u64::from(v.count_at_value())))
+        .collect()
+}
+
+fn rebuild(pairs: &[(u64, u64)]) -> Result<Histogram<u32>, String> {
+    let mut h = crate::stats::histogram();
+    for &(value, count) in pairs {
+        let count =
+            u32::try_from(count).map_err(|_| format!("histogram count {count} too large"))?;
+        h.record_n(value, count)
+            .map_err(|e| format!("histogram value {value}: {e}"))?;
+    }
+    Ok(h)
+}
+
+impl Summary {
+    pub fn to_data(&self) -> SummaryData {
+        SummaryData {
+            config: self.config,
+            intervals: self.intervals.clone(),
+            days: self.days.clone(),
+            day_end_backlog: self.day_end_backlog.clone(),
+            day_end_bo: self.day_end_bo.clone(),
+            kpis: self.kpis.iter().map(|(k, m)| (k.to_string(), *m)).collect(),
+            day_waits: self.day_waits.iter().map(buckets).collect(),
+            waits: buckets(&self.waits),
+            by_channel: self.by_channel.clone(),
+            by_type: self.by_type.clone(),
+            by_event: self.by_event.clone(),
+            totals: self.totals,
+        }
+    }
+
+    /// Rebuilds a summary; the error says what does not fit.
+    pub fn from_data(d: SummaryData) -> Result<Summary, String> {
+        let names = kpis(&RepStats::new(0, 0, 0, 1.0));
+        let mut k = Vec::new();
+        for (name, m) in d.kpis {
+            let known = names
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or_else(|| format!("unknown KPI `{name}`"))?;
+            k.push((known.0, m));
+        }
+        Ok(Summary {
+            config: d.config,
+            intervals: d.intervals,
+            days: d.days,
+            day_end_backlog: d.day_end_backlog,
+            day_end_bo: d.day_end_bo,
+            kpis: k,
+            day_waits: d
+                .day_waits
+                .iter()
+                .map(|p| rebuild(p))
+                .collect::<Result<_, _>>()?,
+            waits: rebuild(&d.waits)?,
+            by_channel: d.by_channel,
+            by_type: d.by_type,
+            by_event: d.by_event,
+            totals: d.totals,
+        })
     }
 }

@@ -177,19 +177,29 @@ impl RepStats {
 }
 
 /// Sum and sum of squares of a quantity over replications: its mean and 95% CI.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+///
+/// Values are accumulated in fixed point (2^-20 units, about a microsecond for seconds) in
+/// 128-bit integers, so addition is associative: replications folded in any grouping (threads,
+/// shards merged later) give exactly the same sums, bit for bit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     pub n: u64,
-    pub sum: f64,
-    pub sum_sq: f64,
+    /// Sum of the fixed-point values.
+    pub sum: i128,
+    /// Sum of their squares (in fixed-point units squared).
+    pub sum_sq: i128,
 }
 
+const FIXED: f64 = (1u64 << 20) as f64;
+
 impl Moments {
+    /// Adds one replication's value; NaN (an undefined ratio) is skipped.
     pub fn add(&mut self, x: f64) {
         if x.is_finite() {
+            let q = (x * FIXED).round() as i128;
             self.n += 1;
-            self.sum += x;
-            self.sum_sq += x * x;
+            self.sum += q;
+            self.sum_sq += q * q;
         }
     }
 
@@ -203,7 +213,7 @@ impl Moments {
         if self.n == 0 {
             f64::NAN
         } else {
-            self.sum / self.n as f64
+            self.sum as f64 / FIXED / self.n as f64
         }
     }
 
@@ -213,7 +223,11 @@ impl Moments {
             return f64::NAN;
         }
         let n = self.n as f64;
-        let var = ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0);
+        let (sum, sum_sq) = (
+            self.sum as f64 / FIXED,
+            self.sum_sq as f64 / (FIXED * FIXED),
+        );
+        let var = ((sum_sq - sum * sum / n) / (n - 1.0)).max(0.0);
         student_t975(self.n - 1) * (var / n).sqrt()
     }
 }
@@ -249,6 +263,17 @@ mod tests {
             m.add(x);
         }
         assert_eq!(m.mean(), 2.5);
+        let mut a = Moments::default();
+        let mut b = Moments::default();
+        for (i, x) in [0.1, 1e-3, 12345.678, 0.7].iter().enumerate() {
+            if i % 2 == 0 { a.add(*x) } else { b.add(*x) }
+        }
+        let mut all = Moments::default();
+        for x in [0.1, 1e-3, 12345.678, 0.7] {
+            all.add(x);
+        }
+        a.merge(&b);
+        assert_eq!(a, all, "merging is exact whatever the grouping");
         // sd = 1.29099, se = 0.645497, t(3) = 3.182
         assert!((m.ci95() - 3.182 * 0.645_497).abs() < 1e-4);
         assert!((student_t975(60) - 2.000).abs() < 2e-3);

@@ -36,6 +36,8 @@ pub enum Command {
     /// Simulate a scenario against a staffing plan: waits, abandonment, backlogs, FO/BO closure,
     /// with 95% confidence intervals over replications.
     Simulate(simulate::SimulateArgs),
+    /// Merge the shard files of a `cclab simulate --shard I/N` sweep into one result.
+    Merge(simulate::MergeArgs),
     /// Run the reference contact-center API server (case intake, FO/BO workflow, public status).
     Serve(serve::ServeArgs),
     /// Replay a scenario against a contact-center API, open loop, with honest latencies
@@ -55,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Erlang(args) => erlang::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Merge(args) => simulate::merge(args),
         Command::Loadgen(args) => loadgen::run(args),
     }
 }

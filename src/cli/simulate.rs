@@ -38,9 +38,54 @@ pub struct SimulateArgs {
     /// Output format: a human table, JSON (everything) or CSV (one row per interval).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write summary.json and intervals.csv into this directory as well (with --shard: the
+    /// shard file shard-I-of-N.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only shard I of N (0-based: 0/4 .. 3/4) of the replications and write a shard file
+    /// (to --out, else standard output) for `cclab merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+/// `cclab merge`: combine shard files of one `cclab simulate --shard` sweep.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  for i in 0 1 2 3; do cclab simulate dpc-year-2011-12 --replications 1000 --shard $i/4 --out shards/; done\n  cclab merge shards/shard-*.json --format json > summary.json\n\nThe merged result equals one run of all the replications, bit for bit: sums are kept in\nfixed point and histograms bucket by bucket. See docs/simulate-sharding.md."
+)]
+pub struct MergeArgs {
+    /// Shard files written by `cclab simulate --shard I/N`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
     /// Write summary.json and intervals.csv into this directory as well.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// What a shard file holds.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ShardFile {
+    /// Format marker and version.
+    cclab_simulate_shard: u32,
+    /// The scenario as named on the command line (a shipped name or a path).
+    scenario: String,
+    /// The plan file, or none for the scenario's own plan.
+    plan: Option<PathBuf>,
+    shard: (u64, u64),
+    data: cclab_sim::replicate::SummaryData,
+}
+
+fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
+    let parsed = s
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+    match parsed {
+        Some((i, n)) if n > 0 && i < n => Ok((i, n)),
+        _ => bail!("--shard `{s}` must be I/N with 0 <= I < N, e.g. 0/4"),
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -96,23 +141,128 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         sl_threshold_s,
         threads,
     };
+    if let Some(shard) = &args.shard {
+        let (i, n) = parse_shard(shard)?;
+        if n > args.replications {
+            bail!(
+                "--shard {shard}: more shards than --replications ({})",
+                args.replications
+            );
+        }
+        let sum = simulate(&s, &plan, cfg.shard(i, n));
+        let file = ShardFile {
+            cclab_simulate_shard: 1,
+            scenario: args.scenario.clone(),
+            plan: args.plan.clone(),
+            shard: (i, n),
+            data: sum.to_data(),
+        };
+        let json = serde_json::to_string(&file)?;
+        match &args.out {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).with_context(|| format!("--out {}", dir.display()))?;
+                let path = dir.join(format!("shard-{i}-of-{n}.json"));
+                std::fs::write(&path, json)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            None => println!("{json}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let sum = simulate(&s, &plan, cfg);
-    if let Some(dir) = &args.out {
+    emit(&s, &plan, &sum, args.format, args.out.as_ref())
+}
+
+/// Combines shard files and reports like `simulate`.
+pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in &args.files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let f: ShardFile = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: not a shard file of `cclab simulate --shard`",
+                path.display()
+            )
+        })?;
+        files.push((path.clone(), f));
+    }
+    let (first_path, first) = &files[0];
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, f) in &files {
+        let c = (&f.data.config, &first.data.config);
+        if f.scenario != first.scenario
+            || f.plan != first.plan
+            || f.shard.1 != first.shard.1
+            || c.0.seed != c.1.seed
+            || c.0.interval_s != c.1.interval_s
+            || c.0.sl_threshold_s != c.1.sl_threshold_s
+        {
+            bail!(
+                "{} does not belong to the same sweep as {} (scenario, plan, seed, interval, SL threshold and shard count must match)",
+                path.display(),
+                first_path.display()
+            );
+        }
+        if !seen.insert(f.shard.0) {
+            bail!(
+                "{}: shard {}/{} is given twice",
+                path.display(),
+                f.shard.0,
+                f.shard.1
+            );
+        }
+    }
+    if seen.len() as u64 != first.shard.1 {
+        eprintln!(
+            "warning: {} of {} shards merged; the result covers only their replications",
+            seen.len(),
+            first.shard.1
+        );
+    }
+    let s = super::load_scenario(&first.scenario)?;
+    let plan = resolve_plan(&s, first.plan.as_ref())?;
+    let mut files = files.into_iter();
+    let (path, f) = files.next().expect("at least one file");
+    let mut sum =
+        Summary::from_data(f.data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    for (path, f) in files {
+        let other =
+            Summary::from_data(f.data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if other.intervals.len() != sum.intervals.len() {
+            bail!(
+                "{}: the interval count differs from the other shards",
+                path.display()
+            );
+        }
+        sum.merge(&other);
+    }
+    emit(&s, &plan, &sum, args.format, args.out.as_ref())
+}
+
+fn emit(
+    s: &Scenario,
+    plan: &Plan,
+    sum: &Summary,
+    format: Format,
+    out_dir: Option<&PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("--out {}", dir.display()))?;
-        let json = serde_json::to_string_pretty(&to_json(&s, &plan, &sum))?;
+        let json = serde_json::to_string_pretty(&to_json(s, plan, sum))?;
         std::fs::write(dir.join("summary.json"), json)?;
         let mut f = std::fs::File::create(dir.join("intervals.csv"))?;
-        write_csv(&mut f, &s, &sum)?;
+        write_csv(&mut f, s, sum)?;
     }
     let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Table => write_table(&mut out, &s, &plan, &sum)?,
+    match format {
+        Format::Table => write_table(&mut out, s, plan, sum)?,
         Format::Json => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&to_json(&s, &plan, &sum))?
+            serde_json::to_string_pretty(&to_json(s, plan, sum))?
         )?,
-        Format::Csv => write_csv(&mut out, &s, &sum)?,
+        Format::Csv => write_csv(&mut out, s, sum)?,
     }
     Ok(ExitCode::SUCCESS)
 }

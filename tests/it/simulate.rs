@@ -100,3 +100,63 @@ fn plan_files_and_their_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--interval"));
 }
+
+#[test]
+fn shard_processes_merged_equal_one_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let o = cclab(&[
+            "simulate",
+            "uars-reentry-2011",
+            "--replications",
+            "7",
+            "--shard",
+            &shard,
+            "--out",
+            out,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let files: Vec<String> = (0..3)
+        .map(|i| {
+            dir.path()
+                .join(format!("shard-{i}-of-3.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["merge", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let merged = cclab(&args);
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let whole = cclab(&[
+        "simulate",
+        "uars-reentry-2011",
+        "--replications",
+        "7",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        merged.stdout, whole.stdout,
+        "3 shards + merge must equal one run, bit for bit"
+    );
+
+    // A shard given twice, and a file that is not a shard, are refused.
+    let twice = cclab(&["merge", &files[0], &files[0]]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("given twice"));
+    let bogus = dir.path().join("bogus.json");
+    std::fs::write(&bogus, "{}").expect("write");
+    let o = cclab(&["merge", bogus.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a shard file"));
+    let o = cclab(&["simulate", "uars-reentry-2011", "--shard", "3/3"]);
+    assert_eq!(o.status.code(), Some(2));
+}
