@@ -348,6 +348,7 @@ impl<'a> Model<'a> {
             row[M::Busy as usize] += dt * f64::from(self.busy);
             row[M::OnDuty as usize] += dt * f64::from(self.on_duty.max(self.busy));
             row[M::Backlog as usize] += dt * items;
+            row[M::Queue as usize] += dt * f64::from(self.waiting);
             t = end;
         }
         let (start, end, _) = self.now_interval;
@@ -364,6 +365,17 @@ impl<'a> Model<'a> {
         }
         while self.next_day < self.day_ends.len() && self.day_ends[self.next_day] <= now {
             self.stats.day_end_backlog[self.next_day] = items;
+            // The backlogs are FIFO: the front item is the oldest.
+            let oldest = self
+                .callbacks
+                .front()
+                .map(|x| x.1)
+                .into_iter()
+                .chain(self.backlog.front().map(|x| x.1))
+                .min();
+            self.stats.day_end_backlog_age_h[self.next_day] = oldest.map_or(0.0, |since| {
+                self.day_ends[self.next_day].saturating_sub(since) as f64 / 3.6e9
+            });
             self.stats.day_end_bo[self.next_day] =
                 f64::from(self.bo_active + self.bo_external) + self.bo_queue.len() as f64;
             self.next_day += 1;
@@ -674,7 +686,8 @@ impl<'a> Model<'a> {
             .work
             .after(now, days * 86_400.0 * US)
             .unwrap_or(self.horizon);
-        self.sched.schedule_at(SimTime(t.max(now)), Ev::BoDone(who, held));
+        self.sched
+            .schedule_at(SimTime(t.max(now)), Ev::BoDone(who, held));
     }
 
     fn outcome(&mut self, who: Who, o: Outcome) {

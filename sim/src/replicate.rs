@@ -30,6 +30,7 @@ pub struct Summary {
     pub days: Vec<[Moments; METRICS]>,
     pub day_end_backlog: Vec<Moments>,
     pub day_end_bo: Vec<Moments>,
+    pub day_end_backlog_age_h: Vec<Moments>,
     /// Derived per-replication ratios over the whole run.
     pub kpis: Vec<(&'static str, Moments)>,
     pub day_waits: Vec<Histogram<u32>>,
@@ -69,6 +70,7 @@ impl Summary {
         for (a, b) in [
             (&mut self.day_end_backlog, &o.day_end_backlog),
             (&mut self.day_end_bo, &o.day_end_bo),
+            (&mut self.day_end_backlog_age_h, &o.day_end_backlog_age_h),
         ] {
             for (x, y) in a.iter_mut().zip(b) {
                 x.merge(y);
@@ -181,6 +183,7 @@ fn empty(cfg: RunConfig, r: &RepStats, days: usize) -> Summary {
         days: vec![[Moments::default(); METRICS]; days],
         day_end_backlog: vec![Moments::default(); days],
         day_end_bo: vec![Moments::default(); days],
+        day_end_backlog_age_h: vec![Moments::default(); days],
         kpis: kpis(r)
             .into_iter()
             .map(|(k, _)| (k, Moments::default()))
@@ -213,6 +216,7 @@ fn fold(acc: &mut Summary, r: &RepStats, s: &Scenario) {
         }
         acc.day_end_backlog[d].add(r.day_end_backlog[d]);
         acc.day_end_bo[d].add(r.day_end_bo[d]);
+        acc.day_end_backlog_age_h[d].add(r.day_end_backlog_age_h[d]);
         let _ = acc.day_waits[d].add(&r.day_waits[d]);
     }
     let _ = acc.waits.add(&r.waits);
@@ -244,6 +248,7 @@ pub struct SummaryData {
     pub days: Vec<[Moments; METRICS]>,
     pub day_end_backlog: Vec<Moments>,
     pub day_end_bo: Vec<Moments>,
+    pub day_end_backlog_age_h: Vec<Moments>,
     pub kpis: Vec<(String, Moments)>,
     pub day_waits: Vec<Vec<(u64, u64)>>,
     pub waits: Vec<(u64, u64)>,
@@ -278,6 +283,7 @@ impl Summary {
             days: self.days.clone(),
             day_end_backlog: self.day_end_backlog.clone(),
             day_end_bo: self.day_end_bo.clone(),
+            day_end_backlog_age_h: self.day_end_backlog_age_h.clone(),
             kpis: self.kpis.iter().map(|(k, m)| (k.to_string(), *m)).collect(),
             day_waits: self.day_waits.iter().map(buckets).collect(),
             waits: buckets(&self.waits),
@@ -305,6 +311,7 @@ impl Summary {
             days: d.days,
             day_end_backlog: d.day_end_backlog,
             day_end_bo: d.day_end_bo,
+            day_end_backlog_age_h: d.day_end_backlog_age_h,
             kpis: k,
             day_waits: d
                 .day_waits

@@ -40,9 +40,11 @@ pub enum M {
     WrittenDone,
     /// Written items answered within the response target (working time).
     WrittenInTarget,
+    /// Call-seconds spent waiting in the phone queue (its time integral: Little's law).
+    Queue,
 }
 
-pub const METRICS: usize = 16;
+pub const METRICS: usize = 17;
 
 impl M {
     pub const ALL: [M; METRICS] = [
@@ -62,6 +64,7 @@ impl M {
         M::WrittenIn,
         M::WrittenDone,
         M::WrittenInTarget,
+        M::Queue,
     ];
 
     pub fn name(self) -> &'static str {
@@ -82,6 +85,7 @@ impl M {
             "written_in",
             "written_done",
             "written_in_target",
+            "queue_call_s",
         ][self as usize]
     }
 }
@@ -129,6 +133,8 @@ pub struct RepStats {
     /// Written backlog and back-office open cases at the end of each day.
     pub day_end_backlog: Vec<f64>,
     pub day_end_bo: Vec<f64>,
+    /// Age in hours of the oldest written item waiting at the end of each day (0 if none).
+    pub day_end_backlog_age_h: Vec<f64>,
     /// Waits of answered calls (milliseconds) per day, and over the run.
     pub day_waits: Vec<Histogram<u32>>,
     pub waits: Histogram<u32>,
@@ -151,6 +157,7 @@ impl RepStats {
             intervals: vec![[0.0; METRICS]; intervals],
             day_end_backlog: vec![0.0; days],
             day_end_bo: vec![0.0; days],
+            day_end_backlog_age_h: vec![0.0; days],
             day_waits: (0..days).map(|_| histogram()).collect(),
             waits: histogram(),
             by_channel: vec![[0; OUTCOMES]; 6],

@@ -356,6 +356,7 @@ fn to_json(s: &Scenario, plan: &Plan, sum: &Summary) -> serde_json::Value {
             v["start"] = s.calendar.days[d].date.to_string().into();
             v["written_backlog_end"] = mc(&sum.day_end_backlog[d]);
             v["back_office_open_end"] = mc(&sum.day_end_bo[d]);
+            v["written_oldest_age_end_h"] = mc(&sum.day_end_backlog_age_h[d]);
             v["waits_answered"] = waits(&sum.day_waits[d]);
             for (k, x) in derived(&means(row), 86_400.0) {
                 v[k] = serde_json::json!(x);

@@ -317,3 +317,22 @@ fn shards_merged_equal_one_run() {
     assert_eq!(merged.waits, whole.waits);
     assert_eq!(merged.day_waits, whole.day_waits);
 }
+
+#[test]
+fn littles_law_holds_on_the_phone_queue() {
+    // The time integral of the queue length equals the sum of the waits of the calls that
+    // waited (answered or abandoned), when the queue is empty at both ends of the run: a
+    // sample-path identity, so the tolerance is floating-point rounding only.
+    let s = cclab_scenarios::load("genoa-flood-2011").expect("shipped");
+    let p = plan(&s, 2, 400.0, Some(150.0));
+    for seed in 0..3 {
+        let r = Model::new(&s, &p, seed, 1800.0, 20.0).run();
+        let area = r.total(M::Queue);
+        let waits = r.total(M::WaitAnswered) + r.total(M::WaitAbandoned);
+        assert!(area > 1000.0, "the queue must be exercised: {area}");
+        assert!(
+            (area - waits).abs() <= 1e-6 * waits,
+            "seed {seed}: area {area} vs waits {waits}"
+        );
+    }
+}
