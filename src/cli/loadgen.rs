@@ -427,27 +427,28 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
 /// lateness measures the generator).
 struct Embedded {
     url: String,
-    token: String,
     stop: tokio::sync::oneshot::Sender<()>,
     handle: tokio::task::JoinHandle<Result<(), cclab_server::ServerError>>,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped: shut down in the background, since a runtime may not be
+    /// dropped (blocking) inside another runtime's task.
+    runtime: Option<tokio::runtime::Runtime>,
     _dir: tempfile::TempDir,
 }
 
-fn start_embedded() -> anyhow::Result<Embedded> {
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn start_embedded(token: String) -> anyhow::Result<Embedded> {
     use cclab_server::{AppState, Config, OperatorTokens, SqliteOptions, SqliteStore};
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let db = dir.path().join("cases.db");
     let store = SqliteStore::open(&db, SqliteOptions::default())
         .with_context(|| format!("cannot open {}", db.display()))?;
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    let token = format!(
-        "loadgen-{:032x}",
-        nanos ^ (u128::from(std::process::id()) << 64)
-    );
     let tokens = OperatorTokens::from_specs(&[format!("loadgen={token}")])
         .context("embedded operator token")?;
     let state = AppState::new(Arc::new(store), tokens, Config::default());
@@ -471,10 +472,9 @@ fn start_embedded() -> anyhow::Result<Embedded> {
     });
     Ok(Embedded {
         url: format!("http://{addr}"),
-        token,
         stop,
         handle,
-        runtime,
+        runtime: Some(runtime),
         _dir: dir,
     })
 }
@@ -501,15 +501,27 @@ fn run_load(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let embedded = match &args.target {
-        Some(_) => None,
-        None => Some(start_embedded()?),
-    };
-    // The embedded server's token wins over a --var, so operator steps are authorised.
-    let overrides = match &embedded {
-        Some(e) => vec![("operator_token".to_string(), e.token.clone())],
-        None => Vec::new(),
-    };
+    // The embedded server's operator token wins over a --var, so operator steps are
+    // authorised. Everything that can fail on input is checked before the server starts.
+    let external = args
+        .target
+        .as_deref()
+        .map(cclab_loadgen::dispatch::parse_target)
+        .transpose()?;
+    let token = external.is_none().then(|| {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        format!(
+            "loadgen-{:032x}",
+            nanos ^ (u128::from(std::process::id()) << 64)
+        )
+    });
+    let overrides: Vec<(String, String)> = token
+        .iter()
+        .map(|t| ("operator_token".to_string(), t.clone()))
+        .collect();
     let (plan, profile) = compile(&args.plan, &[], &overrides)?;
     let steps: Vec<String> = plan.step_names.clone();
     let thresholds = args
@@ -517,10 +529,14 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|t| Threshold::parse(t, &steps))
         .collect::<Result<Vec<_>, _>>()?;
-    let target = match (&args.target, &embedded) {
-        (Some(t), _) => cclab_loadgen::dispatch::parse_target(t)?,
-        (None, Some(e)) => e.url.clone(),
-        (None, None) => unreachable!("embedded when no target"),
+    let start_at = args.start_at.as_deref().map(parse_start_at).transpose()?;
+    let (target, embedded) = match (external, token) {
+        (Some(t), _) => (t, None),
+        (None, Some(token)) => {
+            let e = start_embedded(token)?;
+            (e.url.clone(), Some(e))
+        }
+        (None, None) => unreachable!("a token is made when there is no target"),
     };
     let progress = match args.progress {
         ProgressMode::Always => true,
@@ -538,7 +554,7 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         fresh_connections: args.fresh_connections,
         grace: args.grace,
         interval: args.timeseries.as_ref().map(|_| args.interval),
-        start_at: args.start_at.as_deref().map(parse_start_at).transpose()?,
+        start_at,
         spin: args.spin,
         progress,
     };
@@ -601,15 +617,15 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         report.reconciliation = Some(rec);
     }
-    if let Some(e) = embedded {
-        let _ = e.stop.send(());
-        match tokio::time::timeout(Duration::from_secs(15), e.handle).await {
+    if let Some(mut e) = embedded {
+        let (stop, _) = tokio::sync::oneshot::channel();
+        let _ = std::mem::replace(&mut e.stop, stop).send(());
+        match tokio::time::timeout(Duration::from_secs(15), &mut e.handle).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(err))) => eprintln!("warning: embedded server: {err:#}"),
             Ok(Err(err)) => eprintln!("warning: embedded server task: {err}"),
             Err(_) => eprintln!("warning: embedded server did not stop in time"),
         }
-        e.runtime.shutdown_background();
     }
     if let (Some(path), Some(width)) = (&args.timeseries, outcome.interval) {
         let f = std::fs::File::create(path)

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `cclab` binary.
 
 mod erlang;
+mod loadgen;
 mod scenarios;
 mod serve;
 mod simulate;
