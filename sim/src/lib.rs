@@ -16,4 +16,4 @@ pub mod stats;
 pub use hdrhistogram::Histogram;
 
 pub use plan::{Plan, PlanError};
-pub use replicate::{RunConfig, Summary, simulate};
+pub use replicate::{RunConfig, Summary, simulate, simulate_with_progress};

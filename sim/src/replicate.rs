@@ -134,10 +134,22 @@ pub fn kpis(r: &RepStats) -> Vec<(&'static str, f64)> {
 
 /// Runs the replications and combines them.
 pub fn simulate(s: &Scenario, plan: &Plan, cfg: RunConfig) -> Summary {
+    simulate_with_progress(s, plan, cfg, &|_| {})
+}
+
+/// As [`simulate`], calling `progress(done)` after each batch of replications (for a progress
+/// bar; the callback does not affect the result).
+pub fn simulate_with_progress(
+    s: &Scenario,
+    plan: &Plan,
+    cfg: RunConfig,
+    progress: &dyn Fn(u64),
+) -> Summary {
     let days = s.calendar.days.len();
     let mut sum: Option<Summary> = None;
     let reps: Vec<u64> = (cfg.first..cfg.first + cfg.replications).collect();
     let threads = cfg.threads.max(1);
+    let mut done = 0;
     // Run a batch in parallel, then fold it in replication order.
     for batch in reps.chunks(threads * 2) {
         let results: Vec<RepStats> = std::thread::scope(|scope| {
@@ -169,6 +181,8 @@ pub fn simulate(s: &Scenario, plan: &Plan, cfg: RunConfig) -> Summary {
             let acc = sum.get_or_insert_with(|| empty(cfg, r, days));
             fold(acc, r, s);
         }
+        done += results.len() as u64;
+        progress(done);
     }
     sum.unwrap_or_else(|| {
         let r = RepStats::new(0, days, s.events.len(), cfg.interval_s);

@@ -42,7 +42,7 @@ pub enum Format {
 }
 
 /// Parses a local date or date-time in the scenario's time zone.
-fn local_time(flag: &str, s: &str, tz: &Tz) -> anyhow::Result<DateTime<Tz>> {
+pub(super) fn local_time(flag: &str, s: &str, tz: &Tz) -> anyhow::Result<DateTime<Tz>> {
     let naive = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())

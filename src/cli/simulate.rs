@@ -42,7 +42,15 @@ pub struct SimulateArgs {
     /// shard file shard-I-of-N.json).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Run only shard I of N (0-based: 0/4 .. 3/4) of the replications and write a shard file
+    /// Report only from this local date-time (YYYY-MM-DD[THH:MM]): the day table, intervals
+    /// and worst intervals are restricted; totals and KPIs cover the whole run, which is always
+    /// simulated in full so queues and backlogs carry over into the window.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Report only up to this local date-time (exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Run only shard I (0-based: 0/4 .. 3/4) of the replications and write a shard file
     /// (to --out, else standard output) for `cclab merge`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
@@ -63,6 +71,64 @@ pub struct MergeArgs {
     /// Write summary.json and intervals.csv into this directory as well.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Report only from this local date-time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Report only up to this local date-time (exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+/// The part of the horizon to report (`--from/--to`); the whole run is simulated regardless.
+#[derive(Debug, Clone)]
+pub struct View {
+    intervals: std::ops::Range<usize>,
+    days: std::ops::Range<usize>,
+}
+
+impl View {
+    fn new(
+        s: &Scenario,
+        sum: &Summary,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> anyhow::Result<View> {
+        let bound = |flag: &str, v: Option<&str>| -> anyhow::Result<Option<f64>> {
+            let Some(v) = v else { return Ok(None) };
+            let t = super::arrivals::local_time(flag, v, &s.calendar.tz)?;
+            if t < s.calendar.start || t > s.calendar.end {
+                bail!(
+                    "{flag} {v} is outside the scenario ({} to {})",
+                    s.calendar.start.naive_local(),
+                    s.calendar.end.naive_local()
+                );
+            }
+            Ok(Some(s.calendar.hours_of(t)))
+        };
+        let from_h = bound("--from", from)?.unwrap_or(0.0);
+        let to_h = bound("--to", to)?.unwrap_or(s.calendar.horizon_h());
+        if to_h <= from_h {
+            bail!("--to must be after --from");
+        }
+        let step_h = sum.config.interval_s / 3600.0;
+        let first = (from_h / step_h).floor() as usize;
+        let last = ((to_h / step_h).ceil() as usize).min(sum.intervals.len());
+        let days = s
+            .calendar
+            .days
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.end_h > from_h && d.start_h < to_h)
+            .map(|(i, _)| i);
+        let (d0, d1) = (
+            days.clone().min().unwrap_or(0),
+            days.max().map_or(0, |d| d + 1),
+        );
+        Ok(View {
+            intervals: first..last,
+            days: d0..d1,
+        })
+    }
 }
 
 /// What a shard file holds.
@@ -169,8 +235,27 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let sum = simulate(&s, &plan, cfg);
-    emit(&s, &plan, &sum, args.format, args.out.as_ref())
+    let sum = run_with_progress(&s, &plan, cfg);
+    let view = View::new(&s, &sum, args.from.as_deref(), args.to.as_deref())?;
+    emit(&s, &plan, &sum, &view, args.format, args.out.as_ref())
+}
+
+/// Runs the replications, with a progress bar on a terminal only.
+fn run_with_progress(s: &Scenario, plan: &Plan, cfg: RunConfig) -> Summary {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || cfg.replications < 2 {
+        return simulate(s, plan, cfg);
+    }
+    let bar = indicatif::ProgressBar::new(cfg.replications);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} replications, eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let sum = cclab_sim::simulate_with_progress(s, plan, cfg, &|done| bar.set_position(done));
+    bar.finish_and_clear();
+    sum
 }
 
 /// Combines shard files and reports like `simulate`.
@@ -237,32 +322,34 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         }
         sum.merge(&other);
     }
-    emit(&s, &plan, &sum, args.format, args.out.as_ref())
+    let view = View::new(&s, &sum, args.from.as_deref(), args.to.as_deref())?;
+    emit(&s, &plan, &sum, &view, args.format, args.out.as_ref())
 }
 
 fn emit(
     s: &Scenario,
     plan: &Plan,
     sum: &Summary,
+    view: &View,
     format: Format,
     out_dir: Option<&PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("--out {}", dir.display()))?;
-        let json = serde_json::to_string_pretty(&to_json(s, plan, sum))?;
+        let json = serde_json::to_string_pretty(&to_json(s, plan, sum, view))?;
         std::fs::write(dir.join("summary.json"), json)?;
         let mut f = std::fs::File::create(dir.join("intervals.csv"))?;
-        write_csv(&mut f, s, sum)?;
+        write_csv(&mut f, s, sum, view)?;
     }
     let mut out = std::io::stdout().lock();
     match format {
-        Format::Table => write_table(&mut out, s, plan, sum)?,
+        Format::Table => write_table(&mut out, s, plan, sum, view)?,
         Format::Json => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&to_json(s, plan, sum))?
+            serde_json::to_string_pretty(&to_json(s, plan, sum, view))?
         )?,
-        Format::Csv => write_csv(&mut out, s, sum)?,
+        Format::Csv => write_csv(&mut out, s, sum, view)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -311,7 +398,7 @@ fn outcome_json(rows: &[[Moments; OUTCOMES]], names: &[String]) -> serde_json::V
         .into()
 }
 
-fn to_json(s: &Scenario, plan: &Plan, sum: &Summary) -> serde_json::Value {
+fn to_json(s: &Scenario, plan: &Plan, sum: &Summary, view: &View) -> serde_json::Value {
     let cfg = sum.config;
     let interval_row = |i: usize, row: &[Moments; METRICS]| {
         let t = s.calendar.at(i as f64 * cfg.interval_s / 3600.0);
@@ -351,7 +438,7 @@ fn to_json(s: &Scenario, plan: &Plan, sum: &Summary) -> serde_json::Value {
             "by_type": outcome_json(&sum.by_type, &RequestType::ALL.map(|t| t.name().to_string())),
             "by_event": outcome_json(&sum.by_event, &events),
         },
-        "days": sum.days.iter().enumerate().map(|(d, row)| {
+        "days": sum.days.iter().enumerate().filter(|(d, _)| view.days.contains(d)).map(|(d, row)| {
             let mut v = interval_row(0, row);
             v["start"] = s.calendar.days[d].date.to_string().into();
             v["written_backlog_end"] = mc(&sum.day_end_backlog[d]);
@@ -363,11 +450,11 @@ fn to_json(s: &Scenario, plan: &Plan, sum: &Summary) -> serde_json::Value {
             }
             v
         }).collect::<Vec<_>>(),
-        "intervals": sum.intervals.iter().enumerate().map(|(i, row)| interval_row(i, row)).collect::<Vec<_>>(),
+        "intervals": sum.intervals.iter().enumerate().filter(|(i, _)| view.intervals.contains(i)).map(|(i, row)| interval_row(i, row)).collect::<Vec<_>>(),
     })
 }
 
-fn write_csv(w: &mut impl Write, s: &Scenario, sum: &Summary) -> std::io::Result<()> {
+fn write_csv(w: &mut impl Write, s: &Scenario, sum: &Summary, view: &View) -> std::io::Result<()> {
     let mut header = vec!["start".to_string()];
     for m in M::ALL {
         header.push(m.name().into());
@@ -377,7 +464,12 @@ fn write_csv(w: &mut impl Write, s: &Scenario, sum: &Summary) -> std::io::Result
         header.push(k.into());
     }
     writeln!(w, "{}", header.join(","))?;
-    for (i, row) in sum.intervals.iter().enumerate() {
+    for (i, row) in sum
+        .intervals
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| view.intervals.contains(i))
+    {
         let t = s.calendar.at(i as f64 * sum.config.interval_s / 3600.0);
         let mut cells = vec![t.to_rfc3339()];
         for m in M::ALL {
@@ -407,6 +499,7 @@ fn write_table(
     s: &Scenario,
     plan: &Plan,
     sum: &Summary,
+    view: &View,
 ) -> std::io::Result<()> {
     let cfg = sum.config;
     writeln!(
@@ -471,7 +564,12 @@ fn write_table(
         "backlog",
         "BO open"
     )?;
-    for (d, row) in sum.days.iter().enumerate() {
+    for (d, row) in sum
+        .days
+        .iter()
+        .enumerate()
+        .filter(|(d, _)| view.days.contains(d))
+    {
         let m = means(row);
         let k = derived(&m, 86_400.0);
         writeln!(
@@ -496,7 +594,9 @@ fn write_table(
         .iter()
         .map(means)
         .enumerate()
-        .filter(|(_, m)| m[M::Answered as usize] + m[M::Abandoned as usize] >= 1.0)
+        .filter(|(i, m)| {
+            view.intervals.contains(i) && m[M::Answered as usize] + m[M::Abandoned as usize] >= 1.0
+        })
         .collect();
     rows.sort_by(|a, b| derived(&a.1, 1.0)[1].1.total_cmp(&derived(&b.1, 1.0)[1].1));
     writeln!(w, "\nworst intervals (lowest offered-based service level):")?;

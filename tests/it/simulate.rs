@@ -160,3 +160,31 @@ fn shard_processes_merged_equal_one_run() {
     let o = cclab(&["simulate", "uars-reentry-2011", "--shard", "3/3"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn from_to_restricts_the_report() {
+    let o = cclab(&[
+        "simulate",
+        "emilia-quake-2012",
+        "--replications",
+        "2",
+        "--from",
+        "2012-05-29",
+        "--to",
+        "2012-05-30",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 48, "one day of 30-minute intervals");
+    assert!(
+        rows.iter().all(|r| r.starts_with("2012-05-29T")),
+        "{}",
+        rows[0]
+    );
+    let o = cclab(&["simulate", "emilia-quake-2012", "--from", "2013-01-01"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("outside the scenario"));
+}
