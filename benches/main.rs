@@ -2,6 +2,7 @@
 
 mod arrivals;
 mod engine;
+mod sim;
 
-criterion::criterion_group!(benches, arrivals::benches, engine::benches);
+criterion::criterion_group!(benches, arrivals::benches, engine::benches, sim::benches);
 criterion::criterion_main!(benches);

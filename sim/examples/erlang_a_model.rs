@@ -6,11 +6,13 @@
 //! usage: cargo run --release -p cclab-sim --example erlang_a_model --
 //!        [measure_hours=10] [warmup_hours=1] [seed=12345] [repeat=1]
 //!
-//! The scenario is one flat stretch of `warmup + measure` hours (whole days plus a day whose
-//! profile ends after the remainder). Every call that arrives counts, as in the bare loop; the
-//! KPIs are over calls arriving after the warm-up. `digest` hashes the whole `RepStats`, so two
-//! builds that print the same digest produced bit-identical results. With `repeat` > 1 the run
-//! is repeated and the fastest wall time is reported.
+//! The scenario is `warmup + measure` hours of flat demand (UTC): below 24 hours, one day whose
+//! profile is flat for those hours and empty after; otherwise whole flat days (the total must
+//! then be a multiple of 24: `1007 1` gives the 1,008-hour steady run). Every call that arrives
+//! counts, as in the bare loop; the KPIs are over calls arriving in the measured hours.
+//! `digest` hashes the whole `RepStats`, so two builds that print the same digest produced
+//! bit-identical results. With `repeat` > 1 the run is repeated and the fastest wall time is
+//! reported.
 
 use cclab_scenarios::Scenario;
 use cclab_sim::Plan;
@@ -23,8 +25,7 @@ use std::time::Instant;
 fn scenario(hours: u32, per_hour: f64) -> Scenario {
     let days = hours.div_ceil(24);
     let last = hours - 24 * (days - 1);
-    // Every day has the last day's profile when `hours` is not a whole number of days, so only
-    // whole days or a single partial day are exact.
+    // The profile is the same every day, so a partial last day would cut every day short.
     assert!(
         last == 24 || days == 1,
         "hours must be < 24 or a multiple of 24"
@@ -34,6 +35,8 @@ fn scenario(hours: u32, per_hour: f64) -> Scenario {
         r#"
 [calendar]
 start = "2012-03-05"
+# UTC: no daylight-saving day, every day has 24 hours.
+time_zone = "UTC"
 days = {days}
 holidays = "none"
 [baseline]
@@ -77,8 +80,12 @@ fn main() {
         args.get(i)
             .map_or(d, |s| s.parse::<f64>().expect("a number"))
     };
-    let (measure_h, warm_h, seed, repeat) =
-        (arg(1, 10.0), arg(2, 1.0), arg(3, 12345.0) as u64, arg(4, 1.0) as u32);
+    let (measure_h, warm_h, seed, repeat) = (
+        arg(1, 10.0),
+        arg(2, 1.0),
+        arg(3, 12345.0) as u64,
+        arg(4, 1.0) as u32,
+    );
     let hours = (measure_h + warm_h) as u32;
     let s = scenario(hours, 7200.0);
     let p = plan(&s);
