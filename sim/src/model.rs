@@ -544,6 +544,9 @@ impl<'a> Model<'a> {
         let ms = (wait / 1000).max(1);
         let day = self.wait_day(since);
         let _ = self.stats.day_waits[day].record(ms.min(30 * 86_400_000));
+        let _ = self.stats.interval_waits[i]
+            .get_or_insert_with(crate::stats::coarse_histogram)
+            .record(ms.min(30 * 86_400_000));
         let _ = self.stats.waits.record(ms.min(30 * 86_400_000));
         self.busy += 1;
         self.busy_calls += 1;

@@ -34,6 +34,8 @@ pub struct Summary {
     /// Derived per-replication ratios over the whole run.
     pub kpis: Vec<(&'static str, Moments)>,
     pub day_waits: Vec<Histogram<u32>>,
+    /// Pooled per-interval waits of answered calls (coarse: about 6% resolution).
+    pub interval_waits: Vec<Option<Histogram<u32>>>,
     pub waits: Histogram<u32>,
     pub by_channel: Vec<[Moments; OUTCOMES]>,
     pub by_type: Vec<[Moments; OUTCOMES]>,
@@ -82,6 +84,9 @@ impl Summary {
         for (x, y) in self.day_waits.iter_mut().zip(&o.day_waits) {
             let _ = x.add(y);
         }
+        for (x, y) in self.interval_waits.iter_mut().zip(&o.interval_waits) {
+            add_coarse(x, y.as_ref());
+        }
         let _ = self.waits.add(&o.waits);
         for (a, b) in [
             (&mut self.by_channel, &o.by_channel),
@@ -99,6 +104,14 @@ impl Summary {
         }
         self.config.replications += o.config.replications;
         self.config.first = self.config.first.min(o.config.first);
+    }
+}
+
+fn add_coarse(into: &mut Option<Histogram<u32>>, from: Option<&Histogram<u32>>) {
+    if let Some(h) = from {
+        let _ = into
+            .get_or_insert_with(crate::stats::coarse_histogram)
+            .add(h);
     }
 }
 
@@ -203,6 +216,7 @@ fn empty(cfg: RunConfig, r: &RepStats, days: usize) -> Summary {
             .map(|(k, _)| (k, Moments::default()))
             .collect(),
         day_waits: (0..days).map(|_| crate::stats::histogram()).collect(),
+        interval_waits: vec![None; r.intervals.len()],
         waits: crate::stats::histogram(),
         by_channel: vec![[Moments::default(); OUTCOMES]; r.by_channel.len()],
         by_type: vec![[Moments::default(); OUTCOMES]; r.by_type.len()],
@@ -234,6 +248,9 @@ fn fold(acc: &mut Summary, r: &RepStats, s: &Scenario) {
         let _ = acc.day_waits[d].add(&r.day_waits[d]);
     }
     let _ = acc.waits.add(&r.waits);
+    for (x, y) in acc.interval_waits.iter_mut().zip(&r.interval_waits) {
+        add_coarse(x, y.as_ref());
+    }
     for m in M::ALL {
         acc.totals[m as usize].add(r.total(m));
     }
@@ -265,6 +282,8 @@ pub struct SummaryData {
     pub day_end_backlog_age_h: Vec<Moments>,
     pub kpis: Vec<(String, Moments)>,
     pub day_waits: Vec<Vec<(u64, u64)>>,
+    /// Per interval; empty for intervals without answered calls.
+    pub interval_waits: Vec<Vec<(u64, u64)>>,
     pub waits: Vec<(u64, u64)>,
     pub by_channel: Vec<[Moments; OUTCOMES]>,
     pub by_type: Vec<[Moments; OUTCOMES]>,
@@ -289,6 +308,20 @@ fn rebuild(pairs: &[(u64, u64)]) -> Result<Histogram<u32>, String> {
     Ok(h)
 }
 
+fn rebuild_coarse(pairs: &[(u64, u64)]) -> Result<Option<Histogram<u32>>, String> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let mut h = crate::stats::coarse_histogram();
+    for &(value, count) in pairs {
+        let count =
+            u32::try_from(count).map_err(|_| format!("histogram count {count} too large"))?;
+        h.record_n(value, count)
+            .map_err(|e| format!("histogram value {value}: {e}"))?;
+    }
+    Ok(Some(h))
+}
+
 impl Summary {
     pub fn to_data(&self) -> SummaryData {
         SummaryData {
@@ -300,6 +333,11 @@ impl Summary {
             day_end_backlog_age_h: self.day_end_backlog_age_h.clone(),
             kpis: self.kpis.iter().map(|(k, m)| (k.to_string(), *m)).collect(),
             day_waits: self.day_waits.iter().map(buckets).collect(),
+            interval_waits: self
+                .interval_waits
+                .iter()
+                .map(|h| h.as_ref().map(buckets).unwrap_or_default())
+                .collect(),
             waits: buckets(&self.waits),
             by_channel: self.by_channel.clone(),
             by_type: self.by_type.clone(),
@@ -331,6 +369,11 @@ impl Summary {
                 .day_waits
                 .iter()
                 .map(|p| rebuild(p))
+                .collect::<Result<_, _>>()?,
+            interval_waits: d
+                .interval_waits
+                .iter()
+                .map(|p| rebuild_coarse(p))
                 .collect::<Result<_, _>>()?,
             waits: rebuild(&d.waits)?,
             by_channel: d.by_channel,

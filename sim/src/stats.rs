@@ -137,12 +137,20 @@ pub struct RepStats {
     pub day_end_backlog_age_h: Vec<f64>,
     /// Waits of answered calls (milliseconds) per day, and over the run.
     pub day_waits: Vec<Histogram<u32>>,
+    /// Waits of answered calls per interval (1 significant digit, about 6% resolution), only
+    /// for intervals with answered calls.
+    pub interval_waits: Vec<Option<Histogram<u32>>>,
     pub waits: Histogram<u32>,
     /// Distinct contacts by outcome, split by channel, request type and event (index 0 =
     /// ordinary, e + 1 = event e).
     pub by_channel: Vec<[u64; OUTCOMES]>,
     pub by_type: Vec<[u64; OUTCOMES]>,
     pub by_event: Vec<[u64; OUTCOMES]>,
+}
+
+/// A coarse wait histogram for one interval: small enough to keep one per interval.
+pub(crate) fn coarse_histogram() -> Histogram<u32> {
+    Histogram::new_with_bounds(1, 30 * 86_400_000, 1).expect("valid bounds")
 }
 
 pub(crate) fn histogram() -> Histogram<u32> {
@@ -159,6 +167,7 @@ impl RepStats {
             day_end_bo: vec![0.0; days],
             day_end_backlog_age_h: vec![0.0; days],
             day_waits: (0..days).map(|_| histogram()).collect(),
+            interval_waits: vec![None; intervals],
             waits: histogram(),
             by_channel: vec![[0; OUTCOMES]; 6],
             by_type: vec![[0; OUTCOMES]; 5],

@@ -450,7 +450,13 @@ fn to_json(s: &Scenario, plan: &Plan, sum: &Summary, view: &View) -> serde_json:
             }
             v
         }).collect::<Vec<_>>(),
-        "intervals": sum.intervals.iter().enumerate().filter(|(i, _)| view.intervals.contains(i)).map(|(i, row)| interval_row(i, row)).collect::<Vec<_>>(),
+        "intervals": sum.intervals.iter().enumerate().filter(|(i, _)| view.intervals.contains(i)).map(|(i, row)| {
+            let mut v = interval_row(i, row);
+            if let Some(h) = &sum.interval_waits[i] {
+                v["waits_answered"] = waits(h);
+            }
+            v
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -463,6 +469,7 @@ fn write_csv(w: &mut impl Write, s: &Scenario, sum: &Summary, view: &View) -> st
     for (k, _) in derived(&[0.0; METRICS], 1.0) {
         header.push(k.into());
     }
+    header.extend(["wait_p50_s", "wait_p90_s", "wait_p99_s", "wait_max_s"].map(String::from));
     writeln!(w, "{}", header.join(","))?;
     for (i, row) in sum
         .intervals
@@ -478,6 +485,16 @@ fn write_csv(w: &mut impl Write, s: &Scenario, sum: &Summary, view: &View) -> st
         }
         for (_, x) in derived(&means(row), sum.config.interval_s) {
             cells.push(format!("{x:.4}"));
+        }
+        // Pooled over replications; empty where no call was answered.
+        match &sum.interval_waits[i] {
+            Some(h) => {
+                for q in [0.5, 0.9, 0.99] {
+                    cells.push(format!("{:.3}", h.value_at_quantile(q) as f64 / 1000.0));
+                }
+                cells.push(format!("{:.3}", h.max() as f64 / 1000.0));
+            }
+            None => cells.extend(std::iter::repeat_n(String::new(), 4)),
         }
         writeln!(w, "{}", cells.join(","))?;
     }

@@ -316,6 +316,7 @@ fn shards_merged_equal_one_run() {
     assert_eq!(merged.by_event, whole.by_event);
     assert_eq!(merged.waits, whole.waits);
     assert_eq!(merged.day_waits, whole.day_waits);
+    assert_eq!(merged.interval_waits, whole.interval_waits);
 }
 
 #[test]
