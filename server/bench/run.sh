@@ -3,16 +3,24 @@
 # half the targets (2,500 POST/s, 10,000 GET/s) with the load example.
 # Usage, from the repository root:
 #   cargo build --release -p cclab -p cclab-server --example load && sh server/bench/run.sh
-# Needs wrk (apt-get install wrk). Uses a fresh database in a temporary directory and port 18080.
+# Needs wrk (apt-get install wrk). Uses a fresh database in a temporary directory and a free
+# loopback port (the server writes the address it bound to --port-file).
 set -eu
 T=${CARGO_TARGET_DIR:-target}/release
 B=$(dirname "$0")
 DIR=$(mktemp -d)
-ADDR=127.0.0.1:18080
-"$T/cclab" serve --addr $ADDR --db "$DIR/cases.db" --log warn > "$DIR/serve.log" 2>&1 &
+"$T/cclab" serve --addr 127.0.0.1:0 --port-file "$DIR/addr" --db "$DIR/cases.db" --log warn \
+    > "$DIR/serve.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
-sleep 1
+i=0
+until [ -s "$DIR/addr" ]; do
+  i=$((i + 1))
+  if [ $i -gt 100 ] || ! kill -0 $PID 2>/dev/null; then cat "$DIR/serve.log"; exit 1; fi
+  sleep 0.1
+done
+ADDR=$(cat "$DIR/addr")
+echo "server at $ADDR"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== wrk POST /api/v1/contacts, closed loop, 64 connections"
 wrk -t2 -c64 -d10s --latency -s "$B/post.lua" http://$ADDR | grep -E "Requests/sec|50%|99%|Non-2xx|errors"
