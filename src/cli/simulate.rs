@@ -531,8 +531,9 @@ fn write_table(
     let t = |m: M| &sum.totals[m as usize];
     writeln!(
         w,
-        "calls offered {}  (redials {}), answered {}, abandoned {}, blocked {}, voicemail {}, closed line {}",
+        "call attempts {} from {:.0} distinct callers (redials {}), answered {}, abandoned {}, blocked {}, voicemail {}, closed line {}",
         pm(t(M::Offered), 1.0, 0),
+        t(M::Offered).mean() - t(M::Redials).mean(),
         pm(t(M::Redials), 1.0, 0),
         pm(t(M::Answered), 1.0, 0),
         pm(t(M::Abandoned), 1.0, 0),
