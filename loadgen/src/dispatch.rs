@@ -1,14 +1,15 @@
 //! The open-loop dispatcher: one task walks the plan and sends each step at its deadline.
 //!
 //! Deadlines are absolute (`t0 + offset`), never "previous send + gap", so delays do not
-//! accumulate. The dispatcher has an OS thread of its own: it sleeps with the OS timer until
-//! `spin` before a deadline, then spins until the deadline passes, which keeps its lateness in
-//! the microseconds (tokio's timer has millisecond granularity). Lateness is measured when the
+//! accumulate. The dispatcher has an OS thread of its own: it sleeps with the OS timer (tens of
+//! microseconds of slack, where tokio's timer has a millisecond granularity) and, optionally,
+//! yields in a loop for the last `spin` before a deadline. Lateness is measured when the
 //! request's task starts on the runtime, so a saturated runtime shows up in it too. Each
 //! request runs in its own task,
-//! so a stalled server delays nothing else; with an in-flight cap, `Policy::Queue` makes the
-//! dispatcher wait for a free slot (the wait shows up as lateness) and `Policy::Drop` drops the
-//! request (counted). A step waits for its parent step's answer (it needs the captured case
+//! so a stalled server delays nothing else. With an in-flight cap, `Policy::Queue` makes a
+//! request wait for a free slot in FIFO order (the wait counts as lateness: the request could
+//! not go at its time) and `Policy::Drop` drops it (counted); the dispatcher itself never
+//! blocks. A step waits for its parent step's answer (it needs the captured case
 //! number, and the server needs the earlier transition), at most the timeout; a parent that
 //! failed makes its children `dropped.unresolved`.
 //!
@@ -33,6 +34,17 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{Notify, Semaphore, watch};
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// Where the dispatcher runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatcherMode {
+    /// An OS thread of its own, sleeping with the OS timer: microsecond lateness, never
+    /// delayed by request tasks; each request is handed to the runtime across threads.
+    Thread,
+    /// A task on the runtime, sleeping on tokio's timer (up to about 1 ms late unless `spin`):
+    /// requests are spawned on the same worker, the cheapest in CPU per request.
+    Task,
+}
 
 /// What to do when the in-flight cap is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +77,7 @@ pub struct RunOptions {
     pub spin: Duration,
     /// Live progress on stderr.
     pub progress: bool,
+    pub dispatcher: DispatcherMode,
 }
 
 impl Default for RunOptions {
@@ -78,8 +91,9 @@ impl Default for RunOptions {
             grace: Duration::from_secs(5),
             interval: None,
             start_at: None,
-            spin: Duration::from_micros(100),
+            spin: Duration::ZERO,
             progress: false,
+            dispatcher: DispatcherMode::Thread,
         }
     }
 }
@@ -225,6 +239,17 @@ struct Ctx {
     live: Live,
     idle: Notify,
     cancel: watch::Receiver<bool>,
+    /// The in-flight cap, taken by each request after its parent answered.
+    cap: Option<Arc<Semaphore>>,
+    on_cap: Policy,
+    /// Per step: the URI when the path has no placeholders, and header values likewise
+    /// (cloning them is a reference-count increment, not a parse).
+    fixed: Vec<Fixed>,
+}
+
+struct Fixed {
+    uri: Option<Uri>,
+    headers: Vec<Option<hyper::header::HeaderValue>>,
 }
 
 impl Ctx {
@@ -283,7 +308,7 @@ pub async fn run(
     let ctx = Arc::new(Ctx {
         plan: plan.clone(),
         profile: profile.clone(),
-        base,
+        base: base.clone(),
         client: client(timeout, usize::MAX),
         timeout,
         stats: (0..n).map(|_| Mutex::new(StepStats::default())).collect(),
@@ -294,6 +319,25 @@ pub async fn run(
         live: Live::default(),
         idle: Notify::new(),
         cancel: cancel_rx,
+        cap: opts
+            .max_in_flight
+            .map(|c| Arc::new(Semaphore::new(c.max(1)))),
+        on_cap: opts.on_cap,
+        fixed: profile
+            .steps
+            .iter()
+            .map(|st| Fixed {
+                uri: st
+                    .path
+                    .as_literal()
+                    .and_then(|p| format!("{base}{p}").parse().ok()),
+                headers: st
+                    .headers
+                    .iter()
+                    .map(|(_, t)| t.as_literal().and_then(|v| v.parse().ok()))
+                    .collect(),
+            })
+            .collect(),
     });
     let stopped = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -309,9 +353,6 @@ pub async fn run(
         .progress
         .then(|| crate::report::progress::spawn(ctx_view(&ctx)));
 
-    let cap = opts
-        .max_in_flight
-        .map(|c| Arc::new(Semaphore::new(c.max(1))));
     // The dispatcher runs on a thread of its own: it sleeps with the OS timer (microsecond
     // precision, unlike tokio's millisecond wheel) and never waits behind request tasks or an
     // embedded server sharing the runtime. Requests run as tasks on the caller's runtime.
@@ -319,22 +360,31 @@ pub async fn run(
     let d = Dispatcher {
         ctx: ctx.clone(),
         rt: tokio::runtime::Handle::current(),
-        cap,
-        on_cap: opts.on_cap,
         fresh: opts.fresh_connections,
         spin: opts.spin,
         stopped: stopped.clone(),
-        stop_rx: stop_rx.clone(),
+        mode: opts.dispatcher,
     };
-    std::thread::Builder::new()
-        .name("cclab-dispatch".into())
-        .spawn(move || {
-            let _ = done_tx.send(d.run());
-        })
-        .map_err(|e| LoadgenError::Options(format!("cannot start the dispatcher thread: {e}")))?;
+    match opts.dispatcher {
+        DispatcherMode::Thread => {
+            std::thread::Builder::new()
+                .name("cclab-dispatch".into())
+                .spawn(move || {
+                    let _ = done_tx.send(futures_block_on(d.run()));
+                })
+                .map_err(|e| {
+                    LoadgenError::Options(format!("cannot start the dispatcher thread: {e}"))
+                })?;
+        }
+        DispatcherMode::Task => {
+            tokio::spawn(async move {
+                let _ = done_tx.send(d.run().await);
+            });
+        }
+    }
     let end = done_rx
         .await
-        .map_err(|_| LoadgenError::Options("the dispatcher thread panicked".into()))?;
+        .map_err(|_| LoadgenError::Options("the dispatcher panicked".into()))?;
     let interrupted = stopped.load(Ordering::SeqCst) && end.next < plan.steps.len();
     // Requests in flight: they end within their timeouts; after a stop, within the grace.
     let limit = if interrupted || stopped.load(Ordering::SeqCst) {
@@ -371,7 +421,6 @@ pub async fn run(
     for (s, m) in ctx.stats.iter().enumerate() {
         let mut st = m.lock().expect("stats lock").clone();
         st.counts.planned = plan.planned_by_step[s];
-        st.counts.dropped.in_flight_cap = end.dropped_cap[s];
         st.counts.dropped.stopped += end.dropped_stopped[s];
         steps.push(st);
     }
@@ -403,7 +452,6 @@ pub async fn run(
 struct DispatchEnd {
     /// Index of the first step not dispatched (the plan's length if all were).
     next: usize,
-    dropped_cap: Vec<u64>,
     dropped_stopped: Vec<u64>,
 }
 
@@ -411,26 +459,27 @@ struct DispatchEnd {
 struct Dispatcher {
     ctx: Arc<Ctx>,
     rt: tokio::runtime::Handle,
-    cap: Option<Arc<Semaphore>>,
-    on_cap: Policy,
     fresh: bool,
     spin: Duration,
     stopped: Arc<AtomicBool>,
-    stop_rx: watch::Receiver<bool>,
+    mode: DispatcherMode,
 }
 
 impl Dispatcher {
-    fn run(self) -> DispatchEnd {
+    async fn run(self) -> DispatchEnd {
         let ctx = &self.ctx;
         let plan = &ctx.plan;
         let n = plan.step_names.len();
-        let mut dropped_cap = vec![0u64; n];
         let mut journeys: HashMap<u32, (Arc<Journey>, u32)> = HashMap::new();
         let mut next = 0usize;
         'plan: for (i, ps) in plan.steps.iter().enumerate() {
             next = i;
             let deadline = ctx.t0 + Duration::from_nanos(plan.offset_ns(ps.at_us));
-            if !wait_until(deadline, self.spin, &self.stopped) {
+            let on_time = match self.mode {
+                DispatcherMode::Thread => wait_until(deadline, self.spin, &self.stopped),
+                DispatcherMode::Task => wait_until_async(deadline, self.spin, &self.stopped).await,
+            };
+            if !on_time {
                 break 'plan;
             }
             let journey = journey_for(
@@ -442,37 +491,6 @@ impl Dispatcher {
                 self.fresh,
                 ctx.timeout,
             );
-            let permit = match &self.cap {
-                None => None,
-                Some(sem) => match sem.clone().try_acquire_owned() {
-                    Ok(p) => Some(p),
-                    Err(_) if self.on_cap == Policy::Drop => {
-                        dropped_cap[ps.step as usize] += 1;
-                        if let Some(j) = &journey {
-                            j.mark(ps.step as usize, FAILED, Vec::new());
-                        }
-                        ctx.series_at(Instant::now(), |iv| iv.dropped += 1);
-                        ctx.live.dispatched.fetch_add(1, Ordering::Relaxed);
-                        next = i + 1;
-                        continue;
-                    }
-                    Err(_) => {
-                        // Queue: wait for a slot (or a stop); the wait shows as lateness.
-                        let mut stop_rx = self.stop_rx.clone();
-                        let sem = sem.clone();
-                        let got = self.rt.block_on(async move {
-                            tokio::select! {
-                                p = sem.acquire_owned() => p.ok(),
-                                _ = stop_rx.wait_for(|s| *s) => None,
-                            }
-                        });
-                        match got {
-                            Some(p) => Some(p),
-                            None => break 'plan,
-                        }
-                    }
-                },
-            };
             ctx.live.in_flight.fetch_add(1, Ordering::AcqRel);
             ctx.live.dispatched.fetch_add(1, Ordering::Relaxed);
             let task_ctx = ctx.clone();
@@ -481,7 +499,6 @@ impl Dispatcher {
                 // The guard keeps the in-flight count right even if the task panics.
                 let _guard = InFlight(&task_ctx);
                 execute(&task_ctx, ps, i as u64, deadline, journey).await;
-                drop(permit);
             });
             next = i + 1;
         }
@@ -495,13 +512,14 @@ impl Dispatcher {
         }
         DispatchEnd {
             next,
-            dropped_cap,
             dropped_stopped,
         }
     }
 }
 
-/// Sleeps to `deadline` with the OS timer, spinning the last `spin`; false if stopped first.
+/// Sleeps to `deadline` with the OS timer (about 50 us of slack on Linux), then, for the last
+/// `spin`, yields the CPU in a loop (yielding, not busy-waiting, so a request worker pinned to
+/// the same core still runs); false if stopped first. Never returns before the deadline.
 fn wait_until(deadline: Instant, spin: Duration, stopped: &AtomicBool) -> bool {
     loop {
         if stopped.load(Ordering::Relaxed) {
@@ -516,8 +534,43 @@ fn wait_until(deadline: Instant, spin: Duration, stopped: &AtomicBool) -> bool {
             // Short naps, so a stop is seen within 20 ms.
             std::thread::sleep((left - spin).min(Duration::from_millis(20)));
         } else {
-            std::hint::spin_loop();
+            std::thread::yield_now();
         }
+    }
+}
+
+/// The task dispatcher's wait: tokio's timer (millisecond granularity, so up to about 1 ms
+/// late), woken `spin` early to yield in a loop until the deadline; false if stopped first.
+async fn wait_until_async(deadline: Instant, spin: Duration, stopped: &AtomicBool) -> bool {
+    loop {
+        if stopped.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return true;
+        }
+        let left = deadline - now;
+        if left > spin {
+            let wake = (deadline - spin).min(now + Duration::from_millis(20));
+            tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// Runs a future to completion on the current (dedicated) thread. The thread dispatcher's
+/// future never waits on anything but its own blocking sleeps, so a no-op waker suffices.
+fn futures_block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
     }
 }
 
@@ -576,7 +629,7 @@ async fn execute(
     let s = ps.step as usize;
     let step = &ctx.profile.steps[s];
     let mut cancel = ctx.cancel.clone();
-    let lateness = Instant::now()
+    let mut lateness = Instant::now()
         .saturating_duration_since(deadline)
         .as_micros() as u64;
     // Wait for the parent step's answer, and take the journey's captures.
@@ -606,6 +659,41 @@ async fn execute(
             }
         }
     }
+    // The in-flight cap: a request waiting here (queue) is late by the wait, since it could
+    // not go at its time; a dropped one is counted.
+    let _permit = match &ctx.cap {
+        None => None,
+        Some(sem) => match sem.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                let waited = Instant::now();
+                let got = match ctx.on_cap {
+                    Policy::Drop => None,
+                    Policy::Queue => tokio::select! {
+                        p = sem.clone().acquire_owned() => p.ok(),
+                        _ = cancel.wait_for(|c| *c) => None,
+                    },
+                };
+                lateness += waited.elapsed().as_micros() as u64;
+                if got.is_none() {
+                    if let Some(j) = &journey {
+                        j.mark(s, FAILED, Vec::new());
+                    }
+                    let mut st = ctx.stats[s].lock().expect("stats lock");
+                    st.lateness.saturating_record(lateness);
+                    if ctx.on_cap == Policy::Drop {
+                        st.counts.dropped.in_flight_cap += 1;
+                    } else {
+                        st.counts.dropped.stopped += 1;
+                    }
+                    drop(st);
+                    ctx.series_at(Instant::now(), |iv| iv.dropped += 1);
+                    return;
+                }
+                got
+            }
+        },
+    };
     let client = journey
         .as_ref()
         .and_then(|j| j.client.as_ref())
@@ -700,15 +788,27 @@ fn build(
     caps: &[Option<Arc<str>>],
 ) -> Option<Request<Full<Bytes>>> {
     let step = &ctx.profile.steps[ps.step as usize];
-    let mut url = String::with_capacity(ctx.base.len() + 64);
-    url.push_str(&ctx.base);
-    render(ctx, &step.path, Escape::Path, ps, seq, caps, &mut url)?;
-    let mut req = Request::builder().method(step.method.clone()).uri(url);
+    let fixed = &ctx.fixed[ps.step as usize];
+    let mut req = Request::builder().method(step.method.clone());
+    req = match &fixed.uri {
+        Some(uri) => req.uri(uri.clone()),
+        None => {
+            let mut url = String::with_capacity(ctx.base.len() + 64);
+            url.push_str(&ctx.base);
+            render(ctx, &step.path, Escape::Path, ps, seq, caps, &mut url)?;
+            req.uri(url)
+        }
+    };
     let mut buf = String::new();
-    for (name, t) in &step.headers {
-        buf.clear();
-        render(ctx, t, Escape::None, ps, seq, caps, &mut buf)?;
-        req = req.header(name, buf.as_str());
+    for ((name, t), value) in step.headers.iter().zip(&fixed.headers) {
+        req = match value {
+            Some(v) => req.header(name, v.clone()),
+            None => {
+                buf.clear();
+                render(ctx, t, Escape::None, ps, seq, caps, &mut buf)?;
+                req.header(name, buf.as_str())
+            }
+        };
     }
     let body = match &step.body {
         None => Bytes::new(),

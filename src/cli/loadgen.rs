@@ -171,10 +171,16 @@ pub struct RunArgs {
     /// Worker threads of the async runtime (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// The dispatcher sleeps until this long before each deadline, then spins: keeps dispatch
-    /// lateness in microseconds at the cost of some CPU (0 to never spin).
-    #[arg(long, value_parser = duration, default_value = "100us")]
+    /// The dispatcher sleeps with the OS timer (about 50 us of slack); with a spin it wakes this
+    /// long before each deadline and yields the CPU in a loop until it passes: less lateness,
+    /// more CPU.
+    #[arg(long, value_parser = duration, default_value = "0s")]
     pub spin: Duration,
+    /// Where the dispatcher runs: `thread` (its own OS thread and timer: microsecond
+    /// lateness) or `task` (a task on the runtime, tokio's millisecond timer: the least CPU per
+    /// request, for the highest rates).
+    #[arg(long, value_enum, default_value_t = DispatcherArg::Thread)]
+    pub dispatcher: DispatcherArg,
     /// Live progress on stderr: `auto` (only on a terminal), `always` or `never`.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -220,6 +226,12 @@ pub struct MergeArgs {
 pub enum OnCap {
     Queue,
     Drop,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DispatcherArg {
+    Thread,
+    Task,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -557,6 +569,10 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         start_at,
         spin: args.spin,
         progress,
+        dispatcher: match args.dispatcher {
+            DispatcherArg::Thread => cclab_loadgen::DispatcherMode::Thread,
+            DispatcherArg::Task => cclab_loadgen::DispatcherMode::Task,
+        },
     };
     let reconcile = profile
         .reconcile
