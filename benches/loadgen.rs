@@ -10,7 +10,10 @@ use std::hint::black_box;
 pub fn benches(c: &mut Criterion) {
     let emilia = cclab_scenarios::load("emilia-quake-2012").expect("shipped scenario");
     let mut vars = BTreeMap::new();
-    vars.insert("operator_token".to_string(), "bench-token-0123456789".to_string());
+    vars.insert(
+        "operator_token".to_string(),
+        "bench-token-0123456789".to_string(),
+    );
     let profile = Profile::reference(&vars).expect("shipped profile");
     let opts = PlanOptions {
         seed: 1,
@@ -21,7 +24,9 @@ pub fn benches(c: &mut Criterion) {
         duration: None,
         shard: Shard::WHOLE,
     };
-    let planned = Plan::compile(&emilia, &profile, &opts).expect("plan").planned();
+    let planned = Plan::compile(&emilia, &profile, &opts)
+        .expect("plan")
+        .planned();
     let mut group = c.benchmark_group("loadgen");
     group.sample_size(10);
     group.throughput(Throughput::Elements(planned));
