@@ -386,23 +386,16 @@ pub async fn run(
         .await
         .map_err(|_| LoadgenError::Options("the dispatcher panicked".into()))?;
     let interrupted = stopped.load(Ordering::SeqCst) && end.next < plan.steps.len();
-    // Requests in flight: they end within their timeouts; after a stop, within the grace.
-    let limit = if interrupted || stopped.load(Ordering::SeqCst) {
-        opts.grace
-    } else {
-        timeout * 2 + Duration::from_secs(1)
-    };
+    // Requests in flight end within their timeouts (parent waits too), and requests queued at
+    // the in-flight cap drain as slots free up, so a normal end waits for all of them. Only a
+    // stop (before or during the drain) limits the wait to the grace period.
     let mut stop_again = stop_rx.clone();
     let grace = opts.grace;
     let drain = async move {
-        if interrupted {
-            tokio::time::sleep(grace).await;
-            return;
+        if !interrupted && !stopped_now(&stop_again) {
+            let _ = stop_again.wait_for(|s| *s).await;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(limit) => {}
-            _ = stop_again.wait_for(|s| *s) => tokio::time::sleep(grace).await,
-        }
+        tokio::time::sleep(grace).await;
     };
     tokio::select! {
         _ = wait_idle(&ctx) => {}
@@ -537,6 +530,10 @@ fn wait_until(deadline: Instant, spin: Duration, stopped: &AtomicBool) -> bool {
             std::thread::yield_now();
         }
     }
+}
+
+fn stopped_now(rx: &watch::Receiver<bool>) -> bool {
+    *rx.borrow()
 }
 
 /// The task dispatcher's wait: tokio's timer (millisecond granularity, so up to about 1 ms
