@@ -630,6 +630,7 @@ pub fn write_series_csv(
 pub(crate) mod progress {
     use crate::dispatch::LiveView;
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
     use std::time::Duration;
 
     pub(crate) struct Handle {
@@ -652,23 +653,33 @@ pub(crate) mod progress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         let b = bar.clone();
+        // On a terminal the bar redraws in place 4 times a second; elsewhere (`--progress
+        // always` into a log) one line per second.
+        let tty = std::io::stderr().is_terminal();
+        let period = if tty { 250 } else { 1000 };
         let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            let mut tick = tokio::time::interval(Duration::from_millis(period));
+            let per_s = 1000 / period;
             let (mut last_due, mut last_sent) = (0u64, 0u64);
             loop {
                 tick.tick().await;
                 let (due, sent) = (view.due(), view.dispatched());
                 b.set_position(sent);
-                b.set_message(format!(
+                let msg = format!(
                     "{} | planned {}/s achieved {}/s | in flight {} | done {} | p99 {} | errors {}",
                     view.scenario_time(),
-                    (due - last_due.min(due)) * 4,
-                    (sent - last_sent.min(sent)) * 4,
+                    (due - last_due.min(due)) * per_s,
+                    (sent - last_sent.min(sent)) * per_s,
                     view.in_flight(),
                     view.done(),
                     super::fmt_us(view.p99_us()),
                     view.errors(),
-                ));
+                );
+                if tty {
+                    b.set_message(msg);
+                } else {
+                    eprintln!("{sent}/{} {msg}", view.planned_total());
+                }
                 (last_due, last_sent) = (due, sent);
             }
         });
