@@ -56,7 +56,7 @@ impl Dist {
 /// The TOML form: exactly one key.
 /// `{ exponential = "180s" }`, `{ lognormal = { mean = "5m", cv = 0.8 } }`,
 /// `{ gamma = { mean = "5m", cv = 0.5 } }`, `{ weibull = { shape = 0.8, scale = "3m" } }`,
-/// `{ empirical = ["95s", "3m", "4m30s"] }`, `{ fixed = "8m" }`.
+/// `{ empirical = ["95s", "3m", "270s"] }`, `{ fixed = "8m" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDist {

@@ -182,7 +182,7 @@ pub struct RawHandling {
     pub written: RawPerType<RawDist>,
     /// Protocol channels (PEC, fax, letter) by request type; default: `written`.
     pub protocol: Option<RawPerType<RawDist>>,
-    /// Response target of written items, in working hours of the front office, e.g. `3d`.
+    /// Response target of written items, in working-day time (Mon-Fri, not holidays), e.g. `3d`.
     pub written_target: Option<String>,
 }
 
@@ -345,9 +345,14 @@ impl Plan {
                 ));
             }
         };
-        let patience = patience_table(ctx, &p("phone.patience"), &ph.patience)?;
+        let infinite: [Patience; 5] = std::array::from_fn(|_| Patience {
+            balk: 0.0,
+            wait: None,
+        });
+        let patience = patience_table(ctx, &p("phone.patience"), &ph.patience, &infinite)?;
+        // Types the surge table leaves out keep their ordinary patience.
         let surge_patience = match &ph.surge_patience {
-            Some(t) => patience_table(ctx, &p("phone.surge_patience"), t)?,
+            Some(t) => patience_table(ctx, &p("phone.surge_patience"), t, &patience)?,
             None => patience.clone(),
         };
         let redial = match &ph.redial {
@@ -382,22 +387,28 @@ impl Plan {
             mean: 300.0,
             cv: 0.8,
         };
-        let phone_time = dist_table(ctx, &p("handling.phone"), &h.phone, &default_phone)?;
+        let phone_time = dist_table(
+            ctx,
+            &p("handling.phone"),
+            &h.phone,
+            &std::array::from_fn(|_| default_phone.clone()),
+        )?;
+        // Tables that refine another (surge phone, protocol channels) fall back type by type.
         let phone_surge_time = match &h.phone_surge {
-            Some(t) => dist_table(ctx, &p("handling.phone_surge"), t, &phone_time[0])?,
+            Some(t) => dist_table(ctx, &p("handling.phone_surge"), t, &phone_time)?,
             None => phone_time.clone(),
         };
         let written_time = dist_table(
             ctx,
             &p("handling.written"),
             &h.written,
-            &Dist::Lognormal {
+            &std::array::from_fn(|_| Dist::Lognormal {
                 mean: 480.0,
                 cv: 0.8,
-            },
+            }),
         )?;
         let protocol_time = match &h.protocol {
-            Some(t) => dist_table(ctx, &p("handling.protocol"), t, &written_time[0])?,
+            Some(t) => dist_table(ctx, &p("handling.protocol"), t, &written_time)?,
             None => written_time.clone(),
         };
         let written_target_s = match &h.written_target {
@@ -481,11 +492,9 @@ fn patience_table(
     ctx: &Ctx<'_>,
     path: &str,
     t: &RawPerType<RawPatience>,
+    base: &[Patience; 5],
 ) -> Result<[Patience; 5], PlanError> {
-    let mut out: [Patience; 5] = std::array::from_fn(|_| Patience {
-        balk: 0.0,
-        wait: None,
-    });
+    let mut out = base.clone();
     for ty in RequestType::ALL {
         if let Some(p) = t.get(ty) {
             let balk = p.balk.unwrap_or(0.0);
@@ -511,9 +520,9 @@ fn dist_table(
     ctx: &Ctx<'_>,
     path: &str,
     t: &RawPerType<RawDist>,
-    default: &Dist,
+    base: &[Dist; 5],
 ) -> Result<[Dist; 5], PlanError> {
-    let mut out: [Dist; 5] = std::array::from_fn(|_| default.clone());
+    let mut out = base.clone();
     for ty in RequestType::ALL {
         if let Some(d) = t.get(ty) {
             out[ty as usize] = d

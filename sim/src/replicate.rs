@@ -297,8 +297,12 @@ fn buckets(h: &Histogram<u32>) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn rebuild(pairs: &[(u64, u64)]) -> Result<Histogram<u32>, String> {
-    let mut h = crate::stats::histogram();
+/// A histogram made by `new` holding the recorded buckets `pairs`.
+fn rebuild_with(
+    pairs: &[(u64, u64)],
+    new: fn() -> Histogram<u32>,
+) -> Result<Histogram<u32>, String> {
+    let mut h = new();
     for &(value, count) in pairs {
         let count =
             u32::try_from(count).map_err(|_| format!("histogram count {count} too large"))?;
@@ -308,18 +312,15 @@ fn rebuild(pairs: &[(u64, u64)]) -> Result<Histogram<u32>, String> {
     Ok(h)
 }
 
+fn rebuild(pairs: &[(u64, u64)]) -> Result<Histogram<u32>, String> {
+    rebuild_with(pairs, crate::stats::histogram)
+}
+
 fn rebuild_coarse(pairs: &[(u64, u64)]) -> Result<Option<Histogram<u32>>, String> {
     if pairs.is_empty() {
         return Ok(None);
     }
-    let mut h = crate::stats::coarse_histogram();
-    for &(value, count) in pairs {
-        let count =
-            u32::try_from(count).map_err(|_| format!("histogram count {count} too large"))?;
-        h.record_n(value, count)
-            .map_err(|e| format!("histogram value {value}: {e}"))?;
-    }
-    Ok(Some(h))
+    rebuild_with(pairs, crate::stats::coarse_histogram).map(Some)
 }
 
 impl Summary {

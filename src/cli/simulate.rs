@@ -35,21 +35,8 @@ pub struct SimulateArgs {
     /// Worker threads (the results do not depend on it); default: all cores.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Output format: a human table, JSON (everything) or CSV (one row per interval).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Write summary.json and intervals.csv into this directory as well (with --shard: the
-    /// shard file shard-I-of-N.json).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Report only from this local date-time (YYYY-MM-DD[THH:MM]): the day table, intervals
-    /// and worst intervals are restricted; totals and KPIs cover the whole run, which is always
-    /// simulated in full so queues and backlogs carry over into the window.
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Report only up to this local date-time (exclusive).
-    #[arg(long)]
-    pub to: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Run only shard I (0-based: 0/4 .. 3/4) of the replications and write a shard file
     /// (to --out, else standard output) for `cclab merge`.
     #[arg(long, value_name = "I/N")]
@@ -65,13 +52,23 @@ pub struct MergeArgs {
     /// Shard files written by `cclab simulate --shard I/N`.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Output format.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How to report a simulation (shared by `simulate` and `merge`).
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output format: a human table, JSON (everything) or CSV (one row per interval).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write summary.json and intervals.csv into this directory as well.
+    /// Write summary.json and intervals.csv into this directory as well (with --shard: the
+    /// shard file shard-I-of-N.json).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Report only from this local date-time.
+    /// Report only from this local date-time (YYYY-MM-DD[THH:MM]): the day table, intervals
+    /// and worst intervals are restricted; totals and KPIs cover the whole run, which is always
+    /// simulated in full so queues and backlogs carry over into the window.
     #[arg(long)]
     pub from: Option<String>,
     /// Report only up to this local date-time (exclusive).
@@ -89,7 +86,7 @@ pub struct View {
 impl View {
     fn new(
         s: &Scenario,
-        sum: &Summary,
+        interval_s: f64,
         from: Option<&str>,
         to: Option<&str>,
     ) -> anyhow::Result<View> {
@@ -110,9 +107,11 @@ impl View {
         if to_h <= from_h {
             bail!("--to must be after --from");
         }
-        let step_h = sum.config.interval_s / 3600.0;
+        let step_h = interval_s / 3600.0;
+        let horizon_us = (s.calendar.horizon_h() * 3.6e9) as u64;
+        let n_intervals = horizon_us.div_ceil((interval_s * 1e6) as u64) as usize;
         let first = (from_h / step_h).floor() as usize;
-        let last = ((to_h / step_h).ceil() as usize).min(sum.intervals.len());
+        let last = ((to_h / step_h).ceil() as usize).min(n_intervals);
         let days = s
             .calendar
             .days
@@ -141,6 +140,8 @@ struct ShardFile {
     /// The plan file, or none for the scenario's own plan.
     plan: Option<PathBuf>,
     shard: (u64, u64),
+    /// Replications of the whole sweep (this shard runs its share of them).
+    total_replications: u64,
     data: cclab_sim::replicate::SummaryData,
 }
 
@@ -199,6 +200,13 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // The report window is checked before the run, so a typo costs nothing.
+    let view = View::new(
+        &s,
+        interval_s,
+        args.report.from.as_deref(),
+        args.report.to.as_deref(),
+    )?;
     let cfg = RunConfig {
         seed: args.seed.unwrap_or(s.seed),
         replications: args.replications,
@@ -221,10 +229,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             scenario: args.scenario.clone(),
             plan: args.plan.clone(),
             shard: (i, n),
+            total_replications: args.replications,
             data: sum.to_data(),
         };
         let json = serde_json::to_string(&file)?;
-        match &args.out {
+        match &args.report.out {
             Some(dir) => {
                 std::fs::create_dir_all(dir).with_context(|| format!("--out {}", dir.display()))?;
                 let path = dir.join(format!("shard-{i}-of-{n}.json"));
@@ -236,8 +245,14 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let sum = run_with_progress(&s, &plan, cfg);
-    let view = View::new(&s, &sum, args.from.as_deref(), args.to.as_deref())?;
-    emit(&s, &plan, &sum, &view, args.format, args.out.as_ref())
+    emit(
+        &s,
+        &plan,
+        &sum,
+        &view,
+        args.report.format,
+        args.report.out.as_ref(),
+    )
 }
 
 /// Runs the replications, with a progress bar on a terminal only.
@@ -279,12 +294,13 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         if f.scenario != first.scenario
             || f.plan != first.plan
             || f.shard.1 != first.shard.1
+            || f.total_replications != first.total_replications
             || c.0.seed != c.1.seed
             || c.0.interval_s != c.1.interval_s
             || c.0.sl_threshold_s != c.1.sl_threshold_s
         {
             bail!(
-                "{} does not belong to the same sweep as {} (scenario, plan, seed, interval, SL threshold and shard count must match)",
+                "{} does not belong to the same sweep as {} (scenario, plan, seed, replications, interval, SL threshold and shard count must match)",
                 path.display(),
                 first_path.display()
             );
@@ -322,8 +338,20 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         }
         sum.merge(&other);
     }
-    let view = View::new(&s, &sum, args.from.as_deref(), args.to.as_deref())?;
-    emit(&s, &plan, &sum, &view, args.format, args.out.as_ref())
+    let view = View::new(
+        &s,
+        sum.config.interval_s,
+        args.report.from.as_deref(),
+        args.report.to.as_deref(),
+    )?;
+    emit(
+        &s,
+        &plan,
+        &sum,
+        &view,
+        args.report.format,
+        args.report.out.as_ref(),
+    )
 }
 
 fn emit(
