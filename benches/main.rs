@@ -2,7 +2,14 @@
 
 mod arrivals;
 mod engine;
+mod loadgen;
 mod sim;
 
-criterion::criterion_group!(benches, arrivals::benches, engine::benches, sim::benches);
+criterion::criterion_group!(
+    benches,
+    arrivals::benches,
+    engine::benches,
+    sim::benches,
+    loadgen::benches
+);
 criterion::criterion_main!(benches);

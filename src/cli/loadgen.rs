@@ -58,6 +58,8 @@ pub struct LoadgenArgs {
     pub run: RunArgs,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum LoadgenCommand {
     /// Run a load test (the default when no subcommand is given).
