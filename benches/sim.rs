@@ -13,51 +13,9 @@ use cclab_scenarios::Scenario;
 use cclab_sim::Plan;
 use cclab_sim::model::Model;
 use cclab_sim::stats::M;
+use cclab_sim::yardstick::{self, CALLS_PER_HOUR};
 use criterion::{Criterion, Throughput};
 use std::hint::black_box;
-
-const CALLS_PER_HOUR: f64 = 7200.0;
-
-/// Phone calls at 2 per second for the first `hours` of each day (flat), over `days` days.
-fn scenario(days: u32, hours: usize) -> Scenario {
-    let profile: Vec<&str> = (0..24).map(|h| if h < hours { "1" } else { "0" }).collect();
-    let per_day = CALLS_PER_HOUR * hours as f64;
-    let text = format!(
-        r#"
-[calendar]
-start = "2012-03-05"
-# UTC: no daylight-saving day, every day has 24 hours.
-time_zone = "UTC"
-days = {days}
-holidays = "none"
-[baseline]
-working_day = {per_day}
-non_working_day = {per_day}
-profile = [{}]
-[channels]
-ordinary = {{ phone = 1 }}
-[types]
-ordinary = {{ information = 1 }}
-"#,
-        profile.join(", ")
-    );
-    Scenario::from_toml("erlang-a.toml", &text).expect("valid scenario")
-}
-
-/// 380 agents around the clock, exponential handle time (180 s) and patience (120 s).
-fn plan(s: &Scenario) -> Plan {
-    let text = r#"
-[[shifts]]
-start = "00:00"
-end = "24:00"
-agents = 380
-[handling.phone.default]
-exponential = "180s"
-[phone.patience.default]
-wait = { exponential = "120s" }
-"#;
-    Plan::from_toml("erlang-a-plan.toml", text, s).expect("valid plan")
-}
 
 /// Calls offered in one run of seed `seed` (no redials in this plan: every attempt is a caller).
 fn calls(s: &Scenario, p: &Plan, seed: u64) -> u64 {
@@ -69,10 +27,13 @@ pub fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("sim_erlang_a");
     group.sample_size(10);
     for (name, s) in [
-        ("full model 11h", scenario(1, 11)),
-        ("full model 1008h", scenario(42, 24)),
+        ("full model 11h", yardstick::scenario(1, 11, CALLS_PER_HOUR)),
+        (
+            "full model 1008h",
+            yardstick::scenario(42, 24, CALLS_PER_HOUR),
+        ),
     ] {
-        let p = plan(&s);
+        let p = yardstick::plan(&s, 380, 180.0, 120.0);
         group.throughput(Throughput::Elements(calls(&s, &p, seed)));
         group.bench_function(name, |b| {
             b.iter(|| Model::new(&s, &p, black_box(seed), 1800.0, 20.0).run())

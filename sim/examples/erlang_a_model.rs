@@ -15,9 +15,9 @@
 //! reported.
 
 use cclab_scenarios::Scenario;
-use cclab_sim::Plan;
 use cclab_sim::model::Model;
 use cclab_sim::stats::{M, RepStats};
+use cclab_sim::yardstick;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
@@ -30,42 +30,7 @@ fn scenario(hours: u32, per_hour: f64) -> Scenario {
         last == 24 || days == 1,
         "hours must be < 24 or a multiple of 24"
     );
-    let profile: Vec<&str> = (0..24).map(|h| if h < last { "1" } else { "0" }).collect();
-    let text = format!(
-        r#"
-[calendar]
-start = "2012-03-05"
-# UTC: no daylight-saving day, every day has 24 hours.
-time_zone = "UTC"
-days = {days}
-holidays = "none"
-[baseline]
-working_day = {per_day}
-non_working_day = {per_day}
-profile = [{profile}]
-[channels]
-ordinary = {{ phone = 1 }}
-[types]
-ordinary = {{ information = 1 }}
-"#,
-        per_day = per_hour * f64::from(last),
-        profile = profile.join(", ")
-    );
-    Scenario::from_toml("erlang-a.toml", &text).expect("valid scenario")
-}
-
-fn plan(s: &Scenario) -> Plan {
-    let text = r#"
-[[shifts]]
-start = "00:00"
-end = "24:00"
-agents = 380
-[handling.phone.default]
-exponential = "180s"
-[phone.patience.default]
-wait = { exponential = "120s" }
-"#;
-    Plan::from_toml("erlang-a-plan.toml", text, s).expect("valid plan")
+    yardstick::scenario(days, last, per_hour)
 }
 
 fn digest(r: &RepStats) -> u64 {
@@ -87,8 +52,8 @@ fn main() {
         arg(4, 1.0) as u32,
     );
     let hours = (measure_h + warm_h) as u32;
-    let s = scenario(hours, 7200.0);
-    let p = plan(&s);
+    let s = scenario(hours, yardstick::CALLS_PER_HOUR);
+    let p = yardstick::plan(&s, 380, 180.0, 120.0);
     let mut best = f64::INFINITY;
     let mut stats = None;
     for _ in 0..repeat.max(1) {

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod replicate;
 pub mod staffing;
 pub mod stats;
+pub mod yardstick;
 
 pub use hdrhistogram::Histogram;
 
