@@ -133,6 +133,65 @@ impl Scenario {
         out
     }
 
+    /// Expected contacts of one channel per cell of `step_h` hours from the start (the last
+    /// cell may be partial), by request type, split into ordinary (`[0]`, the baseline) and
+    /// event (`[1]`) contacts: the exact integral of the rate at busyness and event factors 1.
+    /// Intake delays of written channels are not applied (contacts count when sent). Staffing
+    /// methods read the phone rate from it.
+    pub fn expected_grid(&self, step_h: f64, channel: Channel) -> Vec<[[f64; 5]; 2]> {
+        let cells = (self.calendar.horizon_h() / step_h).ceil().max(1.0) as usize;
+        let mut out = vec![[[0.0; 5]; 2]; cells];
+        let ch = channel as usize;
+        // Visits the cells overlapping [a, b) with the overlap's bounds.
+        let each_cell = |a: f64, b: f64, f: &mut dyn FnMut(usize, f64, f64)| {
+            let mut t = a;
+            while t < b {
+                let i = ((t / step_h) as usize).min(cells - 1);
+                let end = if i + 1 == cells {
+                    b
+                } else {
+                    (((i + 1) as f64) * step_h).min(b)
+                };
+                if end <= t {
+                    break;
+                }
+                f(i, t, end);
+                t = end;
+            }
+        };
+        let base_types = self.type_mixes[0].shares();
+        let base_share = self.channels.shares()[ch];
+        for slot in &self.slots {
+            each_cell(slot.start_h, slot.end_h, &mut |i, a, b| {
+                let v = slot.base_rate * (b - a) * base_share;
+                for (k, w) in base_types.iter().enumerate() {
+                    out[i][0][k] += v * w;
+                }
+            });
+        }
+        for event in &self.events {
+            let share = event.channels.shares()[ch];
+            for term in &event.terms {
+                let types = self.type_mixes[term.types].shares();
+                let first = self.slots.partition_point(|sl| sl.end_h <= term.t0);
+                for slot in &self.slots[first..] {
+                    let m = if term.modulated {
+                        self.propensity[slot.hour as usize]
+                    } else {
+                        1.0
+                    };
+                    each_cell(slot.start_h, slot.end_h, &mut |i, a, b| {
+                        let v = term.weight * m * term.atom.integral(a - term.t0, b - term.t0);
+                        for (k, w) in types.iter().enumerate() {
+                            out[i][1][k] += v * share * w;
+                        }
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Index of the day with the most expected contacts among `from..=to`.
     pub fn peak_day(&self, from: usize, to: usize) -> usize {
         (from..=to.min(self.expected.len() - 1))

@@ -220,6 +220,21 @@ pub struct Model<'a> {
     bo_queue: VecDeque<Who>,
     last_t: u64,
     pub stats: RepStats,
+    /// Optional record for the iterative staffing algorithm (off unless asked for).
+    census: Option<Census>,
+}
+
+/// Per interval: how long the front office spent with `n` contacts holding or wanting an
+/// agent (agents busy on any work plus calls waiting), and the phone handle times started. A
+/// call must wait exactly when this count reaches the agents on duty, so its distribution is
+/// what the iterative staffing algorithm (Feldman, Mandelbaum, Massey and Whitt, 2008) sizes
+/// against.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Census {
+    /// `time[i][n]`: seconds of interval `i` with `n` in system.
+    pub time: Vec<Vec<f64>>,
+    /// Phone handle seconds started in each interval, and their count.
+    pub handle: Vec<(f64, u32)>,
 }
 
 impl<'a> Model<'a> {
@@ -283,11 +298,28 @@ impl<'a> Model<'a> {
             bo_queue: VecDeque::new(),
             last_t: 0,
             stats: RepStats::new(n_int, s.calendar.days.len(), s.events.len(), interval_s),
+            census: None,
         }
     }
 
+    /// Also records the [`Census`], returned by [`Model::run_with_census`].
+    pub fn with_census(mut self) -> Self {
+        let n = self.stats.intervals.len();
+        self.census = Some(Census {
+            time: vec![Vec::new(); n],
+            handle: vec![(0.0, 0); n],
+        });
+        self
+    }
+
     /// Runs to the horizon and returns what was recorded.
-    pub fn run(mut self) -> RepStats {
+    pub fn run(self) -> RepStats {
+        self.run_with_census().0
+    }
+
+    /// Runs to the horizon and returns the statistics and the census (`None` unless
+    /// [`Model::with_census`] was called).
+    pub fn run_with_census(mut self) -> (RepStats, Option<Census>) {
         while let Some(ev) = self
             .sched
             .next_until(SimTime(self.horizon.saturating_sub(1)))
@@ -318,7 +350,7 @@ impl<'a> Model<'a> {
         }
         self.advance(self.horizon);
         self.finish();
-        self.stats
+        (self.stats, self.census)
     }
 
     #[inline]
@@ -349,6 +381,14 @@ impl<'a> Model<'a> {
             row[M::OnDuty as usize] += dt * f64::from(self.on_duty.max(self.busy));
             row[M::Backlog as usize] += dt * items;
             row[M::Queue as usize] += dt * f64::from(self.waiting);
+            if let Some(c) = &mut self.census {
+                let n = (self.busy + self.waiting) as usize;
+                let h = &mut c.time[i];
+                if h.len() <= n {
+                    h.resize(n + 1, 0.0);
+                }
+                h[n] += dt;
+            }
             t = end;
         }
         let (start, end, _) = self.now_interval;
@@ -556,6 +596,13 @@ impl<'a> Model<'a> {
             &self.plan.phone_time
         };
         let h = self.handle_time(who, table);
+        if self.census.is_some() {
+            let i = self.interval(now);
+            if let Some(c) = &mut self.census {
+                c.handle[i].0 += h as f64 / US;
+                c.handle[i].1 += 1;
+            }
+        }
         self.sched
             .schedule_at(SimTime(now + h), Ev::Done(Work::Call(who)));
     }

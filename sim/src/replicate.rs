@@ -145,6 +145,46 @@ pub fn kpis(r: &RepStats) -> Vec<(&'static str, f64)> {
     ]
 }
 
+/// Runs `run(seed)` for each replication of `cfg` on `cfg.threads` threads, with the seed derived
+/// from (`cfg.seed`, replication index), and hands the results to `take(index, result)` in
+/// replication order, so what `take` builds is the same whatever the thread count. `progress`
+/// gets the number done after each batch.
+pub fn for_each_replication<T: Send>(
+    cfg: RunConfig,
+    run: impl Fn(u64) -> T + Sync,
+    mut take: impl FnMut(u64, &T),
+    progress: &dyn Fn(u64),
+) {
+    let reps: Vec<u64> = (cfg.first..cfg.first + cfg.replications).collect();
+    let threads = cfg.threads.max(1);
+    let mut done = 0;
+    let run = &run;
+    // Run a batch in parallel, then hand it over in replication order.
+    for batch in reps.chunks(threads * 2) {
+        let results: Vec<T> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(batch.len().div_ceil(threads))
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|&rep| run(replication_seed(cfg.seed, rep)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a replication panicked"))
+                .collect()
+        });
+        for (rep, r) in batch.iter().zip(&results) {
+            take(*rep, r);
+        }
+        done += results.len() as u64;
+        progress(done);
+    }
+}
+
 /// Runs the replications and combines them.
 pub fn simulate(s: &Scenario, plan: &Plan, cfg: RunConfig) -> Summary {
     simulate_with_progress(s, plan, cfg, &|_| {})
@@ -160,43 +200,15 @@ pub fn simulate_with_progress(
 ) -> Summary {
     let days = s.calendar.days.len();
     let mut sum: Option<Summary> = None;
-    let reps: Vec<u64> = (cfg.first..cfg.first + cfg.replications).collect();
-    let threads = cfg.threads.max(1);
-    let mut done = 0;
-    // Run a batch in parallel, then fold it in replication order.
-    for batch in reps.chunks(threads * 2) {
-        let results: Vec<RepStats> = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(batch.len().div_ceil(threads))
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|&rep| {
-                                Model::new(
-                                    s,
-                                    plan,
-                                    replication_seed(cfg.seed, rep),
-                                    cfg.interval_s,
-                                    cfg.sl_threshold_s,
-                                )
-                                .run()
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a replication panicked"))
-                .collect()
-        });
-        for r in &results {
+    for_each_replication(
+        cfg,
+        |seed| Model::new(s, plan, seed, cfg.interval_s, cfg.sl_threshold_s).run(),
+        |_, r| {
             let acc = sum.get_or_insert_with(|| empty(cfg, r, days));
             fold(acc, r, s);
-        }
-        done += results.len() as u64;
-        progress(done);
-    }
+        },
+        progress,
+    );
     sum.unwrap_or_else(|| {
         let r = RepStats::new(0, days, s.events.len(), cfg.interval_s);
         empty(cfg, &r, days)

@@ -312,3 +312,53 @@ fn year_sampled_over_seeds() {
         );
     }
 }
+
+/// The per-cell grid integrates the same rate as the day totals: summed over cells it gives the
+/// expected contacts of each channel and type, whatever the cell length.
+#[test]
+fn expected_grid_sums_to_the_channel_and_type_totals() {
+    for name in ["emilia-quake-2012", "uars-reentry-2011"] {
+        let s = shipped(name);
+        let by_channel = s.expected_by_channel();
+        for step_h in [0.25, 1.0, 7.0] {
+            let mut channels = 0.0;
+            let mut by_type = [0.0; 5];
+            for ch in Channel::ALL {
+                let grid = s.expected_grid(step_h, ch);
+                let total: f64 = grid.iter().flatten().flatten().sum();
+                let want = by_channel[ch as usize];
+                assert!(
+                    (total - want).abs() <= 1e-6 * want.max(1.0),
+                    "{name} {ch:?} step {step_h}: {total} vs {want}"
+                );
+                channels += total;
+                for cell in &grid {
+                    for part in cell {
+                        for (k, v) in part.iter().enumerate() {
+                            by_type[k] += v;
+                        }
+                    }
+                }
+            }
+            assert!((channels - s.expected_total()).abs() <= 1e-6 * s.expected_total());
+            for (k, want) in s.expected_by_type().iter().enumerate() {
+                assert!(
+                    (by_type[k] - want).abs() <= 1e-6 * want.max(1.0),
+                    "{name} type {k}"
+                );
+            }
+        }
+        // Phone event contacts only where the events are: nothing before the first trigger.
+        let grid = s.expected_grid(1.0, Channel::Phone);
+        let first = s
+            .events
+            .iter()
+            .map(|e| e.start_h)
+            .fold(f64::INFINITY, f64::min);
+        let before: f64 = grid[..first.floor() as usize]
+            .iter()
+            .map(|c| c[1].iter().sum::<f64>())
+            .sum();
+        assert_eq!(before, 0.0, "{name}");
+    }
+}
