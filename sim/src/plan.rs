@@ -249,6 +249,9 @@ impl Staffing {
 pub struct Plan {
     pub name: String,
     pub staffing: Staffing,
+    /// Share of scheduled agents absent: `staffing` is already net of it; staffing methods
+    /// gross their requirement up by it to schedule shifts.
+    pub shrinkage: f64,
     pub out_of_hours: OutOfHours,
     pub capacity: Option<u32>,
     pub reserved: u32,
@@ -471,6 +474,7 @@ impl Plan {
         Ok(Plan {
             name: raw.name.clone().unwrap_or_else(|| "plan".into()),
             staffing,
+            shrinkage,
             out_of_hours,
             capacity: ph.capacity,
             reserved: ph.reserved.unwrap_or(0),
