@@ -225,7 +225,7 @@ pub struct Model<'a> {
 }
 
 /// Per interval: how long the front office spent with `n` contacts holding or wanting an
-/// agent (agents busy on any work plus calls waiting), and the phone handle times started. A
+/// agent (agents busy on any work plus calls waiting), and the handle times started. A
 /// call must wait exactly when this count reaches the agents on duty, so its distribution is
 /// what the iterative staffing algorithm (Feldman, Mandelbaum, Massey and Whitt, 2008) sizes
 /// against.
@@ -233,7 +233,8 @@ pub struct Model<'a> {
 pub struct Census {
     /// `time[i][n]`: seconds of interval `i` with `n` in system.
     pub time: Vec<Vec<f64>>,
-    /// Phone handle seconds started in each interval, and their count.
+    /// Handle seconds of the work agents started in each interval (calls, callbacks, written
+    /// items), and their count: how fast a busy agent frees up.
     pub handle: Vec<(f64, u32)>,
 }
 
@@ -596,13 +597,7 @@ impl<'a> Model<'a> {
             &self.plan.phone_time
         };
         let h = self.handle_time(who, table);
-        if self.census.is_some() {
-            let i = self.interval(now);
-            if let Some(c) = &mut self.census {
-                c.handle[i].0 += h as f64 / US;
-                c.handle[i].1 += 1;
-            }
-        }
+        self.census_handle(now, h);
         self.sched
             .schedule_at(SimTime(now + h), Ev::Done(Work::Call(who)));
     }
@@ -624,8 +619,20 @@ impl<'a> Model<'a> {
             &self.plan.protocol_time
         };
         let h = self.handle_time(who, table);
+        self.census_handle(now, h);
         self.sched
             .schedule_at(SimTime(now + h), Ev::Done(Work::Item(who, since, callback)));
+    }
+
+    /// Counts a piece of work of `h` microseconds started at `now` in the census, if kept.
+    fn census_handle(&mut self, now: u64, h: u64) {
+        if self.census.is_some() {
+            let i = self.interval(now);
+            if let Some(c) = &mut self.census {
+                c.handle[i].0 += h as f64 / US;
+                c.handle[i].1 += 1;
+            }
+        }
     }
 
     /// Gives free agents work: waiting calls first, then callbacks, then written items (these

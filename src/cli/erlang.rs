@@ -373,7 +373,7 @@ fn parse_calls(text: &str) -> Result<f64, String> {
 }
 
 /// `90s`, `15m`, `1h` (also `2.5m`) to seconds; the unit is required.
-fn parse_duration(text: &str) -> Result<f64, String> {
+pub(super) fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let bad = || {
         format!("expected a duration > 0 with a unit s, m or h (e.g. 90s, 15m, 1h), got '{text}'")
@@ -406,7 +406,7 @@ fn parse_share(text: &str) -> Result<f64, String> {
 }
 
 /// A share in (0, 1] (a maximum of 0 could never be met).
-fn parse_share_open(text: &str) -> Result<f64, String> {
+pub(super) fn parse_share_open(text: &str) -> Result<f64, String> {
     let v = parse_share(text)?;
     if v > 0.0 {
         Ok(v)
@@ -425,7 +425,7 @@ fn parse_shrinkage(text: &str) -> Result<f64, String> {
 }
 
 /// `80/20`: 80% within 20 s. The seconds may carry a unit (`80/0.5m`), the percent a `%`.
-fn parse_target(text: &str) -> Result<(f64, f64), String> {
+pub(super) fn parse_target(text: &str) -> Result<(f64, f64), String> {
     let bad = || {
         format!(
             "expected PERCENT/SECONDS with 0 < PERCENT < 100 and SECONDS >= 0, like 80/20, got '{text}'"

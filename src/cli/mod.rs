@@ -9,6 +9,7 @@ mod loadgen;
 mod scenarios;
 mod serve;
 mod simulate;
+mod staff;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Merge the shard files of a `cclab simulate --shard I/N` sweep into one result.
     Merge(simulate::MergeArgs),
+    /// Size the staffing per interval (ISA by simulation, SIPP, lagged SIPP, square-root),
+    /// check each by simulation, and say when to run h24.
+    Staff(staff::StaffArgs),
     /// Run the reference contact-center API server (case intake, FO/BO workflow, public status).
     Serve(serve::ServeArgs),
     /// Replay a scenario against a contact-center API, open loop, with honest latencies
@@ -60,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Merge(args) => simulate::merge(args),
+        Command::Staff(args) => staff::run(args),
         Command::Loadgen(args) => loadgen::run(args),
     }
 }

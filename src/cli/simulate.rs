@@ -180,7 +180,7 @@ pub fn resolve_plan(s: &Scenario, plan: Option<&PathBuf>) -> anyhow::Result<Plan
     }
 }
 
-fn seconds(flag: &str, s: &str) -> anyhow::Result<f64> {
+pub(super) fn seconds(flag: &str, s: &str) -> anyhow::Result<f64> {
     cclab_sim::dist::seconds(s)
         .filter(|x| *x > 0.0)
         .with_context(|| format!("{flag} `{s}` is not a positive duration; write e.g. 20s, 30m"))
