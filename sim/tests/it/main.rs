@@ -1,4 +1,5 @@
 //! Integration tests of cclab-sim: the engine driving a small model, checked against theory.
 
 mod model;
+mod shifts;
 mod theory;

@@ -42,7 +42,7 @@ pub(super) fn components(req: &[u32], columns: &[Vec<usize>]) -> Vec<Component> 
         .filter_map(|(j, rows)| {
             let mut positive = rows.iter().copied().filter(|&i| req[i] > 0);
             let lo = positive.next()?;
-            Some((lo, positive.last().unwrap_or(lo), j))
+            Some((lo, positive.next_back().unwrap_or(lo), j))
         })
         .collect();
     spans.sort_unstable();
