@@ -10,13 +10,16 @@ use super::erlang::{SlDef, parse_duration, parse_share_open, parse_target};
 use super::simulate::{resolve_plan, seconds};
 use anyhow::{Context, bail};
 use cclab_scenarios::Scenario;
+use cclab_scenarios::calendar::local_midnight;
 use cclab_sim::plan::Plan;
 use cclab_sim::replicate::RunConfig;
 use cclab_sim::staffing::erlang::{SlDefinition, Target};
+use cclab_sim::staffing::shifts::{self, Candidate, Day, Mode, Schedule, SolveOptions, Template};
 use cclab_sim::staffing::varying::{
     self, Achieved, Demand, Method, Options, Requirement, agent_hours,
 };
-use chrono::Timelike;
+use cclab_sim::stats::Moments;
+use chrono::{Datelike, Timelike};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -100,6 +103,9 @@ pub struct StaffArgs {
     /// Output format: a planner's memo, JSON (everything), or CSV (one row per interval).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write the shift plan as a staffing-plan TOML file (`cclab simulate --plan` reads it).
+    #[arg(long, value_name = "PLAN.toml")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -218,8 +224,35 @@ pub fn run(args: StaffArgs) -> anyhow::Result<ExitCode> {
             met,
         });
     }
+    let chosen = outcomes
+        .iter()
+        .find(|o| o.req.method == Method::Isa)
+        .unwrap_or(&outcomes[0]);
+    let shifts = shift_plan(&s, &args, &plan, &coverage, &chosen.req.agents, interval_s)?;
+    let shift_summary = cclab_sim::simulate(&s, &shifts.plan, run);
+    let shift_achieved = varying::achieved(&shift_summary);
+    let (mut judged, mut met) = (0, 0);
+    for (i, a) in shift_achieved.iter().enumerate() {
+        if coverage.staffed[i]
+            && let Some(ok) = a.meets(&targets)
+        {
+            judged += 1;
+            met += usize::from(ok);
+        }
+    }
+    let shifts = ShiftOutcome {
+        judged,
+        met,
+        kpis: shift_summary.kpis.clone(),
+        ..shifts
+    };
+    if let Some(path) = &args.out {
+        std::fs::write(path, &shifts.toml)
+            .with_context(|| format!("--out {}: cannot write", path.display()))?;
+    }
     let memo = Memo {
         args: &args,
+        shifts: &shifts,
         s: &s,
         plan: &plan,
         demand: &demand,
@@ -236,8 +269,7 @@ pub fn run(args: StaffArgs) -> anyhow::Result<ExitCode> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("cannot write")?,
         _ => {}
     }
-    let chosen = memo.chosen();
-    Ok(if chosen.share_met() < 0.95 {
+    Ok(if shifts.share_met() < 0.95 {
         ExitCode::from(EXIT_VERDICT)
     } else {
         ExitCode::SUCCESS
@@ -254,6 +286,186 @@ fn targets(args: &StaffArgs) -> Vec<Target> {
     targets.extend(args.max_asa.map(Target::MaxAsa));
     targets.extend(args.max_abandon.map(Target::MaxAbandon));
     targets
+}
+
+/// The shifts covering the requirement, the plan file that runs them, and what it achieved.
+struct ShiftOutcome {
+    schedule: Schedule,
+    candidates: Vec<Candidate>,
+    templates: Vec<Template>,
+    days: Vec<Day>,
+    /// Intervals of padding before the scenario start (the first day's local midnight).
+    pad: usize,
+    /// Agents to schedule per interval: the requirement grossed up by shrinkage.
+    scheduled_req: Vec<u32>,
+    toml: String,
+    plan: Plan,
+    judged: usize,
+    met: usize,
+    kpis: Vec<(&'static str, Moments)>,
+}
+
+impl ShiftOutcome {
+    fn share_met(&self) -> f64 {
+        if self.judged == 0 {
+            1.0
+        } else {
+            self.met as f64 / self.judged as f64
+        }
+    }
+}
+
+/// Shift templates, days and the set-covering program over the requirement, then the plan
+/// file: the base plan with its shifts replaced by the chosen ones (dated), h24 removed (the
+/// h24 days are dated shifts now).
+fn shift_plan(
+    s: &Scenario,
+    args: &StaffArgs,
+    base: &Plan,
+    coverage: &Coverage,
+    agents: &[u32],
+    interval_s: f64,
+) -> anyhow::Result<ShiftOutcome> {
+    let interval_min = (interval_s / 60.0) as u32;
+    let tz = &s.calendar.tz;
+    let h24: std::collections::HashSet<usize> = coverage.h24_days.iter().map(|x| x.0).collect();
+    let step_h = interval_s / 3600.0;
+    let first_midnight =
+        local_midnight(tz, s.calendar.days[0].date).map_or(0.0, |t| s.calendar.hours_of(t));
+    let pad = ((-first_midnight).max(0.0) / step_h).round() as usize;
+    let days: Vec<Day> = s
+        .calendar
+        .days
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let midnight = local_midnight(tz, d.date).map_or(d.start_h, |t| s.calendar.hours_of(t));
+            let first = ((midnight / step_h).round() as i64 + pad as i64).max(0) as usize;
+            let end = ((d.end_h / step_h).round() as i64 + pad as i64).max(0) as usize;
+            Day {
+                label: d.date.to_string(),
+                first_interval: first,
+                intervals: end.saturating_sub(first),
+                weekday: d.date.weekday().num_days_from_monday() as u8,
+                mode: if h24.contains(&k) {
+                    Some(Mode::H24)
+                } else if d.working && args.shifts != ShiftsArg::H24 {
+                    Some(Mode::Ordinary)
+                } else {
+                    None
+                },
+            }
+        })
+        .collect();
+    let mut templates = shifts::ordinary_templates();
+    templates.extend(shifts::h24_templates(120));
+    let candidates = shifts::expand(&templates, &days, interval_min);
+    let gross = 1.0 / (1.0 - base.shrinkage);
+    let mut scheduled_req = vec![0u32; pad];
+    scheduled_req.extend(
+        agents
+            .iter()
+            .map(|&a| (f64::from(a) * gross - 1e-9).ceil() as u32),
+    );
+    let schedule = shifts::schedule(&scheduled_req, &candidates, &SolveOptions::default());
+    let toml = plan_toml(s, args, base, &schedule, &candidates, &templates, &days)?;
+    let plan = Plan::from_toml("generated plan", &toml, s)
+        .context("the generated shift plan does not validate (a bug)")?;
+    Ok(ShiftOutcome {
+        schedule,
+        candidates,
+        templates,
+        days,
+        pad,
+        scheduled_req,
+        toml,
+        plan,
+        judged: 0,
+        met: 0,
+        kpis: Vec::new(),
+    })
+}
+
+fn clock(min: u32) -> String {
+    let m = min % (24 * 60);
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+/// The base plan's TOML table with the chosen shifts, grouped: one `[[shifts]]` entry per
+/// (template, headcount) with the list of dates it runs on.
+fn plan_toml(
+    s: &Scenario,
+    args: &StaffArgs,
+    base: &Plan,
+    schedule: &Schedule,
+    candidates: &[Candidate],
+    templates: &[Template],
+    days: &[Day],
+) -> anyhow::Result<String> {
+    let mut table = match &args.plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--plan {}: cannot read", path.display()))?;
+            text.parse::<toml::Table>()
+                .with_context(|| format!("--plan {}", path.display()))?
+        }
+        None => s.default_plan.clone().unwrap_or_default(),
+    };
+    table.remove("shifts");
+    table.remove("h24");
+    table.insert(
+        "name".into(),
+        toml::Value::String(format!("{} staffed by cclab", base.name)),
+    );
+    let mut groups: Vec<((usize, u32), Vec<String>)> = Vec::new();
+    for (c, n) in schedule.shifts(candidates) {
+        let date = days[c.day].label.clone();
+        match groups.iter_mut().find(|g| g.0 == (c.template, n)) {
+            Some(g) => g.1.push(date),
+            None => groups.push(((c.template, n), vec![date])),
+        }
+    }
+    let mut entries = Vec::new();
+    for ((t, n), dates) in groups {
+        let tpl = &templates[t];
+        let end = tpl.start_min + tpl.length_min;
+        let mut e = toml::Table::new();
+        e.insert("name".into(), tpl.name.clone().into());
+        e.insert(
+            "dates".into(),
+            toml::Value::Array(dates.into_iter().map(toml::Value::String).collect()),
+        );
+        e.insert("start".into(), clock(tpl.start_min).into());
+        e.insert(
+            "end".into(),
+            if end == 24 * 60 {
+                "24:00".to_string()
+            } else {
+                clock(end)
+            }
+            .into(),
+        );
+        e.insert("agents".into(), i64::from(n).into());
+        if let Some(b) = &tpl.break_ {
+            let mut br = toml::Table::new();
+            br.insert("at".into(), clock(tpl.start_min + b.offset_min).into());
+            br.insert("length".into(), format!("{}m", b.length_min).into());
+            br.insert("agents".into(), i64::from(n).into());
+            e.insert("break".into(), toml::Value::Table(br));
+        }
+        entries.push(toml::Value::Table(e));
+    }
+    table.insert("shifts".into(), toml::Value::Array(entries));
+    let header = format!(
+        "# Staffing plan written by `cclab staff {}` (target {}/{}, {} intervals, seed {}).\n# Shifts run on the listed local dates; everything else is the base plan `{}`.\n\n",
+        args.scenario,
+        args.target.0,
+        args.target.1,
+        args.interval,
+        args.seed.unwrap_or(s.seed),
+        base.name
+    );
+    Ok(header + &toml::to_string(&table)?)
 }
 
 /// Local start of interval `i`: (day index, minutes after local midnight).
@@ -299,6 +511,7 @@ fn coverage(s: &Scenario, d: &Demand, shifts: ShiftsArg, threshold: f64) -> Cove
 
 struct Memo<'a> {
     args: &'a StaffArgs,
+    shifts: &'a ShiftOutcome,
     s: &'a Scenario,
     plan: &'a Plan,
     demand: &'a Demand,
@@ -490,18 +703,178 @@ impl Memo<'_> {
                 );
             }
         }
-        let verdict = if chosen.share_met() >= 0.95 {
+        let _ = writeln!(
+            o,
+            "\n{} staffing meets the target in {} of staffed intervals.",
+            chosen.req.method.name(),
+            pct(chosen.share_met())
+        );
+        self.shift_table(&mut o);
+        o
+    }
+
+    /// Each day's shifts as text, `09-18 b12:00 x2, 09-13 x1`, by day index.
+    fn day_patterns(&self) -> Vec<String> {
+        let sh = self.shifts;
+        let mut per_day = vec![Vec::new(); sh.days.len()];
+        for (c, n) in sh.schedule.shifts(&sh.candidates) {
+            per_day[c.day].push(format!("{} x{n}", sh.templates[c.template].name));
+        }
+        per_day.into_iter().map(|v| v.join(", ")).collect()
+    }
+
+    fn shift_table(&self, o: &mut String) {
+        let sh = self.shifts;
+        let sc = &sh.schedule;
+        let required: f64 = agent_hours(&sh.scheduled_req, self.demand.interval_s);
+        let _ = writeln!(
+            o,
+            "\nShift plan (set covering; {}):",
+            if sc.optimal {
+                "proven optimal".to_string()
+            } else {
+                format!(
+                    "within {:.1} agent-hours of optimal ({:.2}%)",
+                    sc.gap,
+                    100.0 * sc.gap / sc.objective.max(1e-9)
+                )
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  {:.1} paid agent-hours for a requirement of {:.1} agent-hours scheduled{}.",
+            sc.agent_hours,
+            required,
+            if self.plan.shrinkage > 0.0 {
+                format!(" (shrinkage {})", pct(self.plan.shrinkage))
+            } else {
+                String::new()
+            }
+        );
+        if sc.uncovered.is_empty() {
+            let _ = writeln!(o, "  Every interval's requirement is covered.");
+        } else {
+            let list: Vec<String> = sc
+                .uncovered
+                .iter()
+                .take(6)
+                .map(|&(i, short)| {
+                    let idx = i.saturating_sub(sh.pad);
+                    format!("{} short {short}", self.interval_label(idx))
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "  {} interval(s) cannot be covered by the templates: {}{}",
+                sc.uncovered.len(),
+                list.join("; "),
+                if sc.uncovered.len() > 6 { "; ..." } else { "" }
+            );
+        }
+        let patterns = self.day_patterns();
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for (k, day) in sh.days.iter().enumerate() {
+            if day.mode == Some(Mode::Ordinary) {
+                match counts.iter_mut().find(|c| c.0 == patterns[k]) {
+                    Some(c) => c.1 += 1,
+                    None => counts.push((patterns[k].clone(), 1)),
+                }
+            }
+        }
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        let ordinary_days: usize = counts.iter().map(|c| c.1).sum();
+        for (pattern, n) in counts.iter().take(3) {
+            let _ = writeln!(
+                o,
+                "  Ordinary day ({n} of {ordinary_days}): {}",
+                if pattern.is_empty() {
+                    "no shift"
+                } else {
+                    pattern
+                }
+            );
+        }
+        let h24: Vec<usize> = (0..sh.days.len())
+            .filter(|&k| sh.days[k].mode == Some(Mode::H24))
+            .collect();
+        for &k in h24.iter().take(12) {
+            let _ = writeln!(o, "  h24 {}: {}", sh.days[k].label, patterns[k]);
+        }
+        if h24.len() > 12 {
+            let _ = writeln!(o, "  ... {} more h24 days", h24.len() - 12);
+        }
+        let _ = writeln!(
+            o,
+            "\nThe shift plan, simulated ({} replications, mean ± 95% CI):",
+            self.run.replications
+        );
+        for (name, m) in &sh.kpis {
+            let text = if name.ends_with("_s") {
+                format!("{:.1} ± {:.1} s", m.mean(), m.ci95())
+            } else {
+                format!("{:.2}% ± {:.2}", 100.0 * m.mean(), 100.0 * m.ci95())
+            };
+            let _ = writeln!(o, "  {name:<18} {text}");
+        }
+        let verdict = if sh.share_met() >= 0.95 {
             "meets"
         } else {
             "MISSES"
         };
         let _ = writeln!(
             o,
-            "\n{} {verdict} the target in {} of staffed intervals (goal: 95%).",
-            chosen.req.method.name(),
-            pct(chosen.share_met())
+            "The shift plan {verdict} the target in {} of staffed intervals ({}/{}; goal 95%).",
+            pct(sh.share_met()),
+            sh.met,
+            sh.judged
         );
-        o
+        match &self.args.out {
+            Some(p) => {
+                let _ = writeln!(
+                    o,
+                    "Plan written to {} (cclab simulate --plan reads it).",
+                    p.display()
+                );
+            }
+            None => {
+                let _ = writeln!(o, "Write it as a plan file with --out plan.toml.");
+            }
+        }
+    }
+
+    fn shifts_json(&self) -> Value {
+        let sh = self.shifts;
+        let sc = &sh.schedule;
+        let patterns = self.day_patterns();
+        json!({
+            "agent_hours": sc.agent_hours,
+            "cost": sc.cost,
+            "lower_bound": sc.lower_bound,
+            "gap": sc.gap,
+            "optimal": sc.optimal,
+            "uncovered": sc.uncovered.iter().map(|&(i, short)| json!({
+                "start": self.interval_label(i.saturating_sub(sh.pad)),
+                "short": short,
+            })).collect::<Vec<_>>(),
+            "days": sh.days.iter().enumerate().map(|(k, d)| json!({
+                "date": d.label,
+                "mode": match d.mode { Some(Mode::H24) => "h24", Some(Mode::Ordinary) => "ordinary", None => "closed" },
+                "shifts": patterns[k],
+            })).collect::<Vec<_>>(),
+            "shifts": sc.shifts(&sh.candidates).map(|(c, n)| json!({
+                "date": sh.days[c.day].label,
+                "template": sh.templates[c.template].name,
+                "agents": n,
+                "paid_hours": c.paid_hours,
+            })).collect::<Vec<_>>(),
+            "coverage": sc.coverage[sh.pad..].to_vec(),
+            "requirement_scheduled": sh.scheduled_req[sh.pad..].to_vec(),
+            "simulated": sh.kpis.iter().map(|(k, m)| (k.to_string(), json!({"mean": m.mean(), "ci95": m.ci95()}))).collect::<serde_json::Map<_, _>>(),
+            "intervals_judged": sh.judged,
+            "intervals_met": sh.met,
+            "share_met": sh.share_met(),
+            "plan_toml": sh.toml,
+        })
     }
 
     fn sl(&self, a: &Achieved) -> f64 {
@@ -572,12 +945,13 @@ impl Memo<'_> {
                 "aht_s": d.aht_s[i],
             })).collect::<Vec<_>>(),
             "methods": methods,
+            "shift_plan": self.shifts_json(),
             "agent_hours_total": self.outcomes.iter().map(|o| agent_hours(&o.req.agents, d.interval_s)).collect::<Vec<_>>(),
         })
     }
 
     fn csv(&self) -> String {
-        let mut o = String::from("start,staffed,expected_calls");
+        let mut o = String::from("start,staffed,expected_calls,shift_coverage");
         for out in self.outcomes {
             let m = out.req.method.name();
             let _ = write!(
@@ -590,10 +964,16 @@ impl Memo<'_> {
         for i in 0..d.len() {
             let _ = write!(
                 o,
-                "{},{},{:.4}",
+                "{},{},{:.4},{}",
                 self.interval_label(i),
                 self.coverage.staffed[i],
-                d.rate[i] * d.interval_s
+                d.rate[i] * d.interval_s,
+                self.shifts
+                    .schedule
+                    .coverage
+                    .get(i + self.shifts.pad)
+                    .copied()
+                    .unwrap_or(0)
             );
             for out in self.outcomes {
                 let a = &out.achieved[i];

@@ -175,8 +175,8 @@ fn unstaffed_intervals_get_no_agent_and_a_quantile_staffs_more() {
     for m in [Method::Sipp, Method::Lagged, Method::Sqrt] {
         let a = varying::requirement(&s, &plan, &mean, m, &opts).expect("mean");
         let b = varying::requirement(&s, &plan, &q90, m, &opts).expect("q90");
-        for i in 0..mean.len() {
-            if staffed[i] {
+        for (i, &open) in staffed.iter().enumerate() {
+            if open {
                 assert!(b.agents[i] >= a.agents[i], "{} interval {i}", m.name());
             } else {
                 assert_eq!((a.agents[i], b.agents[i]), (0, 0));
