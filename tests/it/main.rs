@@ -5,3 +5,4 @@ mod loadgen;
 mod scenarios;
 mod serve;
 mod simulate;
+mod staff;
