@@ -4,12 +4,14 @@ mod arrivals;
 mod engine;
 mod loadgen;
 mod sim;
+mod staffing;
 
 criterion::criterion_group!(
     benches,
     arrivals::benches,
     engine::benches,
     sim::benches,
+    staffing::benches,
     loadgen::benches
 );
 criterion::criterion_main!(benches);

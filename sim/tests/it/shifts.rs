@@ -135,6 +135,28 @@ fn staggered_breaks_need_twice_the_agents_without_part_timers() {
 }
 
 #[test]
+fn a_binding_cap_leaves_a_priced_shortfall_and_the_rest_covered() {
+    // At most 2 full-timers a day and 3 needed all day: the morning part-timer (uncapped)
+    // tops up 09-13, the afternoon one is capped at 0, so 13-18 stays 1 short.
+    let mut full = Template::new("09-18", Mode::Ordinary, 9 * 60, 9 * 60, None);
+    full.max_per_day = Some(2);
+    let mut late = Template::new("14-18", Mode::Ordinary, 14 * 60, 4 * 60, None);
+    late.max_per_day = Some(0);
+    let early = Template::new("09-13", Mode::Ordinary, 9 * 60, 4 * 60, None);
+    let templates = vec![full, early, late];
+    let req = window_req(1, 60, 9, 18, 3);
+    let candidates = expand(&templates, &days(1, 60, Some(Mode::Ordinary)), 60);
+    let s = schedule(&req, &candidates, &SolveOptions::default());
+    check_consistent(&req, &candidates, &s);
+    assert_eq!(s.counts, vec![2, 1, 0]);
+    assert_eq!(s.cost, 22.0);
+    assert_eq!(s.uncovered, (13..18).map(|i| (i, 1)).collect::<Vec<_>>());
+    // The default penalty is one more than the dearest shift (9 h): 10 per agent-hour short.
+    assert_eq!(s.objective, 22.0 + 5.0 * 10.0);
+    assert!(s.optimal);
+}
+
+#[test]
 fn a_night_requirement_with_office_templates_is_reported_and_the_day_still_solved() {
     let ordinary = days(2, 30, Some(Mode::Ordinary));
     let candidates = expand(&ordinary_templates(), &ordinary, 30);
