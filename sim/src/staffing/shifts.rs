@@ -368,13 +368,7 @@ pub fn schedule(req: &[u32], candidates: &[Candidate], opts: &SolveOptions) -> S
         .map(|c| c.covered().filter(|&i| i < n).collect())
         .collect();
     let mut coverable = vec![false; n];
-    let mut hard = vec![false; n];
-    for (c, rows) in candidates.iter().zip(&columns) {
-        for &i in rows {
-            coverable[i] = true;
-            hard[i] |= c.max.is_none();
-        }
-    }
+    columns.iter().flatten().for_each(|&i| coverable[i] = true);
     let penalty = opts
         .shortfall_penalty
         .unwrap_or_else(|| candidates.iter().map(|c| c.cost).fold(0.0, f64::max) + 1.0);
@@ -383,7 +377,6 @@ pub fn schedule(req: &[u32], candidates: &[Candidate], opts: &SolveOptions) -> S
         candidates,
         columns: &columns,
         coverable: &coverable,
-        hard: &hard,
         penalty,
         node_limit: opts.node_limit,
     };
