@@ -151,7 +151,7 @@ fn a_binding_cap_leaves_a_priced_shortfall_and_the_rest_covered() {
     assert_eq!(s.counts, vec![2, 1, 0]);
     assert_eq!(s.cost, 22.0);
     assert_eq!(s.uncovered, (13..18).map(|i| (i, 1)).collect::<Vec<_>>());
-    // The default penalty is one more than the dearest shift (9 h): 10 per agent-hour short.
+    // The default penalty is one more than the dearest shift (9 h): 10 per agent-interval short.
     assert_eq!(s.objective, 22.0 + 5.0 * 10.0);
     assert!(s.optimal);
 }
