@@ -24,8 +24,9 @@
 //! bound, and rounding it up is a feasible plan because every coefficient is non-negative (a
 //! second rounding, down then a greedy cover, and dropping idle agents often do better). Shift
 //! columns without breaks have consecutive ones, a totally unimodular matrix, so without breaks
-//! the simplex optimum is already integral and proven; when it is not, branch and bound runs from the rounded plan under a node limit. Node limits, not
-//! wall-clock limits, so the same input always gives the same plan. A long block whose
+//! the simplex optimum is already integral and proven; when it is not, branch and bound runs
+//! from the rounded plan under a node limit. Node limits, not wall-clock limits, so the same
+//! input always gives the same plan. A long block whose
 //! relaxation is fractional (a month of h24 days with breaks is one block) is cut into windows
 //! decided one after the other; see [`schedule`] for why the reported bound stays valid.
 //!
