@@ -26,9 +26,9 @@
 //! columns without breaks have consecutive ones, a totally unimodular matrix, so without breaks
 //! the simplex optimum is already integral and proven; when it is not, branch and bound runs
 //! from the rounded plan under a node limit. Node limits, not wall-clock limits, so the same
-//! input always gives the same plan. A long block whose
-//! relaxation is fractional (a month of h24 days with breaks is one block) is cut into windows
-//! decided one after the other; see [`schedule`] for why the reported bound stays valid.
+//! input always gives the same plan. A long block whose relaxation is fractional (a month of
+//! h24 days with breaks is one block) is cut into windows decided one after the other; see
+//! [`schedule`] for why the reported bound stays valid.
 //!
 //! Costs: a candidate costs `cost_per_hour` per paid hour, and breaks are unpaid, so with the
 //! default cost of 1.0 the objective is agent-hours on duty.

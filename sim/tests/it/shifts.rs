@@ -426,3 +426,28 @@ fn shifts_with_breaks_on_a_long_block_report_a_small_gap() {
         s.objective
     );
 }
+
+#[test]
+fn a_year_of_office_days_is_one_block_per_open_day_and_proven_optimal() {
+    // Weekends closed: their requirement (a few calls still come in) is reported, not staffed.
+    let mut year = days(365, 30, Some(Mode::Ordinary));
+    for day in year.iter_mut().filter(|d| d.weekday >= 5) {
+        day.mode = None;
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2011);
+    let req: Vec<u32> = window_req(365, 30, 9, 18, 1)
+        .into_iter()
+        .map(|open| open * rng.random_range(2..9))
+        .collect();
+    let candidates = expand(&ordinary_templates(), &year, 30);
+    let s = schedule(&req, &candidates, &SolveOptions::default());
+    check_consistent(&req, &candidates, &s);
+    let open_days = year.iter().filter(|d| d.mode.is_some()).count();
+    assert_eq!(s.blocks, open_days);
+    assert!(s.optimal, "gap {}", s.gap);
+    let weekend = |i: usize| year[i / 48].mode.is_none();
+    assert!(s.uncovered.iter().all(|&(i, _)| weekend(i)));
+    let short: u32 = s.uncovered.iter().map(|u| u.1).sum();
+    let weekend_need: u32 = (0..req.len()).filter(|&i| weekend(i)).map(|i| req[i]).sum();
+    assert_eq!(short, weekend_need);
+}
