@@ -86,6 +86,24 @@ fn constant_three_from_nine_to_eighteen_takes_three_full_shifts() {
 }
 
 #[test]
+fn large_headcounts_stay_exact() {
+    // A surge-sized requirement: 4,321 agents all day on the ordinary templates, with
+    // staggered breaks: e.g. 2,160 + 2,161 full-timers on the 12:00 and 13:00 breaks and 2,161
+    // part-timers 10-14, 43,212 paid hours, proven optimal at this size too.
+    let req = window_req(1, 15, 9, 18, 4321);
+    let candidates = expand(
+        &ordinary_templates(),
+        &days(1, 15, Some(Mode::Ordinary)),
+        15,
+    );
+    let s = schedule(&req, &candidates, &SolveOptions::default());
+    check_consistent(&req, &candidates, &s);
+    assert!(s.uncovered.is_empty());
+    assert!(s.optimal, "gap {} on {}", s.gap, s.objective);
+    assert_eq!(s.cost, 43_212.0);
+}
+
+#[test]
 fn an_unpaid_break_leaves_its_hour_uncovered_when_no_one_else_can_cover_it() {
     // With the break fixed at 12:00, 3 agents (24 paid hours) cover everything but 12-13,
     // which is reported short by 3 on both of its half hours.
