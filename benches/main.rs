@@ -4,14 +4,16 @@ mod arrivals;
 mod engine;
 mod loadgen;
 mod sim;
-mod staff;
+mod isa;
+mod staffing;
 
 criterion::criterion_group!(
     benches,
     arrivals::benches,
     engine::benches,
     sim::benches,
-    staff::benches,
+    isa::benches,
+    staffing::benches,
     loadgen::benches
 );
 criterion::criterion_main!(benches);

@@ -21,12 +21,14 @@
 //! intervals that no candidate links (in ordinary mode every day is its own block; h24 runs with
 //! overnight shifts link consecutive days), blocks with no requirement are skipped, and each
 //! block is solved on its own. A block is first solved as a linear program; its optimum is a lower
-//! bound, and rounding it up is a feasible plan because every coefficient is non-negative. Shift
-//! columns without breaks have consecutive ones, so that bound is often already integral; when it
-//! is not, branch and bound runs from the rounded plan under a node limit. Node limits, not
-//! wall-clock limits, so the same input always gives the same plan. A long block whose
-//! relaxation is fractional (a month of h24 days with breaks is one block) is cut into windows
-//! decided one after the other; see [`schedule`] for why the reported bound stays valid.
+//! bound, and rounding it up is a feasible plan because every coefficient is non-negative (a
+//! second rounding, down then a greedy cover, and dropping idle agents often do better). Shift
+//! columns without breaks have consecutive ones, a totally unimodular matrix, so without breaks
+//! the simplex optimum is already integral and proven; when it is not, branch and bound runs
+//! from the rounded plan under a node limit. Node limits, not wall-clock limits, so the same
+//! input always gives the same plan. A long block whose relaxation is fractional (a month of
+//! h24 days with breaks is one block) is cut into windows decided one after the other; see
+//! [`schedule`] for why the reported bound stays valid.
 //!
 //! Costs: a candidate costs `cost_per_hour` per paid hour, and breaks are unpaid, so with the
 //! default cost of 1.0 the objective is agent-hours on duty.
@@ -288,8 +290,8 @@ pub struct SolveOptions {
     /// effective on a day or two, not on a month). 0 means never cut.
     pub window_intervals: usize,
     /// Cost of one agent-interval of shortfall where caps make coverage impossible; `None`
-    /// picks one more than the dearest candidate, so an interval is never left short while a
-    /// candidate covering it still has headcount to spare.
+    /// picks one more than the dearest candidate, so that in an optimal plan no interval is left
+    /// short while a candidate covering it still has headcount to spare.
     pub shortfall_penalty: Option<f64>,
 }
 
@@ -368,13 +370,7 @@ pub fn schedule(req: &[u32], candidates: &[Candidate], opts: &SolveOptions) -> S
         .map(|c| c.covered().filter(|&i| i < n).collect())
         .collect();
     let mut coverable = vec![false; n];
-    let mut hard = vec![false; n];
-    for (c, rows) in candidates.iter().zip(&columns) {
-        for &i in rows {
-            coverable[i] = true;
-            hard[i] |= c.max.is_none();
-        }
-    }
+    columns.iter().flatten().for_each(|&i| coverable[i] = true);
     let penalty = opts
         .shortfall_penalty
         .unwrap_or_else(|| candidates.iter().map(|c| c.cost).fold(0.0, f64::max) + 1.0);
@@ -383,7 +379,6 @@ pub fn schedule(req: &[u32], candidates: &[Candidate], opts: &SolveOptions) -> S
         candidates,
         columns: &columns,
         coverable: &coverable,
-        hard: &hard,
         penalty,
         node_limit: opts.node_limit,
     };

@@ -86,6 +86,24 @@ fn constant_three_from_nine_to_eighteen_takes_three_full_shifts() {
 }
 
 #[test]
+fn large_headcounts_stay_exact() {
+    // A surge-sized requirement: 4,321 agents all day on the ordinary templates, with
+    // staggered breaks: e.g. 2,160 + 2,161 full-timers on the 12:00 and 13:00 breaks and 2,161
+    // part-timers 10-14, 43,212 paid hours, proven optimal at this size too.
+    let req = window_req(1, 15, 9, 18, 4321);
+    let candidates = expand(
+        &ordinary_templates(),
+        &days(1, 15, Some(Mode::Ordinary)),
+        15,
+    );
+    let s = schedule(&req, &candidates, &SolveOptions::default());
+    check_consistent(&req, &candidates, &s);
+    assert!(s.uncovered.is_empty());
+    assert!(s.optimal, "gap {} on {}", s.gap, s.objective);
+    assert_eq!(s.cost, 43_212.0);
+}
+
+#[test]
 fn an_unpaid_break_leaves_its_hour_uncovered_when_no_one_else_can_cover_it() {
     // With the break fixed at 12:00, 3 agents (24 paid hours) cover everything but 12-13,
     // which is reported short by 3 on both of its half hours.
@@ -132,6 +150,28 @@ fn staggered_breaks_need_twice_the_agents_without_part_timers() {
     assert_eq!(s.counts, vec![3, 3]);
     assert_eq!(s.cost, 48.0);
     assert!(s.optimal && s.uncovered.is_empty());
+}
+
+#[test]
+fn a_binding_cap_leaves_a_priced_shortfall_and_the_rest_covered() {
+    // At most 2 full-timers a day and 3 needed all day: the morning part-timer (uncapped)
+    // tops up 09-13, the afternoon one is capped at 0, so 13-18 stays 1 short.
+    let mut full = Template::new("09-18", Mode::Ordinary, 9 * 60, 9 * 60, None);
+    full.max_per_day = Some(2);
+    let mut late = Template::new("14-18", Mode::Ordinary, 14 * 60, 4 * 60, None);
+    late.max_per_day = Some(0);
+    let early = Template::new("09-13", Mode::Ordinary, 9 * 60, 4 * 60, None);
+    let templates = vec![full, early, late];
+    let req = window_req(1, 60, 9, 18, 3);
+    let candidates = expand(&templates, &days(1, 60, Some(Mode::Ordinary)), 60);
+    let s = schedule(&req, &candidates, &SolveOptions::default());
+    check_consistent(&req, &candidates, &s);
+    assert_eq!(s.counts, vec![2, 1, 0]);
+    assert_eq!(s.cost, 22.0);
+    assert_eq!(s.uncovered, (13..18).map(|i| (i, 1)).collect::<Vec<_>>());
+    // The default penalty is one more than the dearest shift (9 h): 10 per agent-interval short.
+    assert_eq!(s.objective, 22.0 + 5.0 * 10.0);
+    assert!(s.optimal);
 }
 
 #[test]
@@ -403,4 +443,29 @@ fn shifts_with_breaks_on_a_long_block_report_a_small_gap() {
         s.gap,
         s.objective
     );
+}
+
+#[test]
+fn a_year_of_office_days_is_one_block_per_open_day_and_proven_optimal() {
+    // Weekends closed: their requirement (a few calls still come in) is reported, not staffed.
+    let mut year = days(365, 30, Some(Mode::Ordinary));
+    for day in year.iter_mut().filter(|d| d.weekday >= 5) {
+        day.mode = None;
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2011);
+    let req: Vec<u32> = window_req(365, 30, 9, 18, 1)
+        .into_iter()
+        .map(|open| open * rng.random_range(2..9))
+        .collect();
+    let candidates = expand(&ordinary_templates(), &year, 30);
+    let s = schedule(&req, &candidates, &SolveOptions::default());
+    check_consistent(&req, &candidates, &s);
+    let open_days = year.iter().filter(|d| d.mode.is_some()).count();
+    assert_eq!(s.blocks, open_days);
+    assert!(s.optimal, "gap {}", s.gap);
+    let weekend = |i: usize| year[i / 48].mode.is_none();
+    assert!(s.uncovered.iter().all(|&(i, _)| weekend(i)));
+    let short: u32 = s.uncovered.iter().map(|u| u.1).sum();
+    let weekend_need: u32 = (0..req.len()).filter(|&i| weekend(i)).map(|i| req[i]).sum();
+    assert_eq!(short, weekend_need);
 }

@@ -12,8 +12,6 @@ pub(super) struct Inputs<'a> {
     pub columns: &'a [Vec<usize>],
     /// Whether some candidate covers the interval; other intervals are not rows.
     pub coverable: &'a [bool],
-    /// Whether an uncapped candidate covers the interval, so that it must be met.
-    pub hard: &'a [bool],
     pub penalty: f64,
     pub node_limit: u64,
 }
@@ -160,13 +158,13 @@ impl Inputs<'_> {
         }
     }
 
-    /// The program over the required, coverable intervals of `range`, on the candidates `cols`,
+    /// The program over the required, coverable intervals of `range`, on the candidates `picked`,
     /// less the agents already in `coverage` (empty: none). With `share`, each candidate costs
     /// only the share of its cost that falls on `range` (for window bounds).
     fn piece(
         &self,
         range: std::ops::Range<usize>,
-        cols: &[usize],
+        picked: &[usize],
         coverage: &[u32],
         share: bool,
     ) -> Piece {
@@ -177,7 +175,7 @@ impl Inputs<'_> {
             .iter()
             .map(|&i| self.req[i].saturating_sub(coverage.get(i).copied().unwrap_or(0)))
             .collect();
-        let cols = cols
+        let cols = picked
             .iter()
             .map(|&j| {
                 let here: Vec<usize> = self.columns[j]
@@ -198,18 +196,23 @@ impl Inputs<'_> {
                 }
             })
             .collect::<Vec<_>>();
-        // A row none of these candidates covers cannot be helped here.
+        // A row none of these candidates covers cannot be helped here; one that an uncapped
+        // candidate covers must be met; the others may fall short, at the penalty.
         let mut reached = vec![false; rows.len()];
-        cols.iter()
-            .flat_map(|c| &c.rows)
-            .for_each(|&r| reached[r] = true);
+        let mut hard = vec![false; rows.len()];
+        for (col, &j) in cols.iter().zip(picked) {
+            for &r in &col.rows {
+                reached[r] = true;
+                hard[r] |= self.candidates[j].max.is_none();
+            }
+        }
         need.iter_mut()
             .zip(&reached)
             .filter(|(_, r)| !**r)
             .for_each(|(n, _)| *n = 0);
         let unit = cost_unit(cols.iter().map(|c| c.cost).chain([self.penalty]));
         Piece {
-            hard: rows.iter().map(|&i| self.hard[i]).collect(),
+            hard,
             need,
             cols,
             penalty: self.penalty,
