@@ -2,9 +2,9 @@
 
 mod arrivals;
 mod engine;
+mod isa;
 mod loadgen;
 mod sim;
-mod isa;
 mod staffing;
 
 criterion::criterion_group!(
