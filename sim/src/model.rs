@@ -12,6 +12,7 @@ use crate::plan::{OutOfHours, Plan};
 use crate::stats::{Integrals, M, Outcome, PendingWaits, RepStats};
 use cclab_scenarios::rng::{self, Stream};
 use cclab_scenarios::{Arrivals, Channel, Contact, Scenario};
+use rand_core::SeedableRng;
 use std::collections::VecDeque;
 
 const US: f64 = 1e6;
@@ -142,33 +143,45 @@ impl WorkClock {
     }
 }
 
-/// `rng::model_stream(seed, what, index)` for one `what`, with the name hashed once per
-/// replication: the hot path derives two or three streams per call, and hashing the name each
-/// time cost about as much as seeding the generator. `streams_match_model_stream` checks that
-/// it draws exactly what `model_stream` draws.
+/// `rng::model_stream(seed, what, index)` for one `what`, with everything that depends only on
+/// the replication computed once: the hot path derives two or three streams per call, and
+/// hashing the name and mixing the seed each time cost more than the draws. Seeding is
+/// `Stream::seed_from_u64` written out (four SplitMix64 outputs), without its byte-by-byte
+/// fill. `streams_match_model_stream` checks that it draws exactly what `model_stream` draws.
 #[derive(Debug, Clone, Copy)]
 struct Streams {
-    seed: u64,
+    /// `mix64(mix64(seed) ^ Purpose::Model)`: the part of `rng::substream` fixed by the seed.
+    base: u64,
     /// `rng::key_of(what)`.
     what: u64,
 }
 
+/// SplitMix64's increment.
+const PHI: u64 = 0x9e37_79b9_7f4a_7c15;
+
 impl Streams {
     fn new(seed: u64, what: &str) -> Self {
         Streams {
-            seed,
+            base: mix64(mix64(seed) ^ rng::Purpose::Model as u64),
             what: rng::key_of(what),
         }
     }
 
     #[inline]
     fn get(self, index: u64) -> Stream {
-        rng::substream(self.seed, rng::Purpose::Model, self.what ^ mix64(index))
+        let s = mix64(self.base.wrapping_add(self.what ^ mix64(index)));
+        let mut seed = [0u8; 32];
+        let mut x = s;
+        for word in seed.chunks_exact_mut(8) {
+            x = x.wrapping_add(PHI);
+            word.copy_from_slice(&mix64(x).to_le_bytes());
+        }
+        // `from_seed` maps the all-zero seed to `seed_from_u64(0)`, as `seed_from_u64` does.
+        Stream::from_seed(seed)
     }
 }
 
-/// SplitMix64's finaliser, as `cclab_scenarios::rng::model_stream` applies it to the index
-/// (private there).
+/// SplitMix64's finaliser, as `cclab_scenarios::rng` applies it (private there).
 #[inline]
 fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
