@@ -240,7 +240,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Puts `event` in a free slot and its entry in the heap.
-    #[inline]
+    #[inline(always)]
     fn push_with_seq(&mut self, time: u64, seq: u64, event: E) -> CancelToken {
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -305,7 +305,7 @@ impl<E> EventQueue<E> {
 
     /// Removes and returns the earliest live event if it is due at or before `end`; otherwise
     /// leaves it queued and returns `None`.
-    #[inline]
+    #[inline(always)]
     pub fn pop_until(&mut self, end: SimTime) -> Option<(SimTime, E)> {
         self.drop_cancelled_top();
         let from_lane = match (&self.lane, self.heap.peek()) {

@@ -397,7 +397,7 @@ impl<'a> Model<'a> {
     }
 
     /// Accrues the time integrals up to `now` and takes the day-end snapshots passed.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self, now: u64) {
         let (_, end, _) = self.now_interval;
         if now < end && self.census.is_none() {
