@@ -856,6 +856,27 @@ impl<'a> Model<'a> {
 mod tests {
     use super::*;
 
+    /// The census is recorded on the slow path of `advance`: the statistics must not notice,
+    /// and each interval's census must cover its whole length.
+    #[test]
+    fn the_census_changes_nothing_else_and_covers_every_interval() {
+        let s = crate::yardstick::scenario(1, 3, 2000.0);
+        let p = crate::yardstick::plan(&s, 9, 60.0, 120.0);
+        let plain = Model::new(&s, &p, 5, 1800.0, 20.0).run();
+        let (stats, census) = Model::new(&s, &p, 5, 1800.0, 20.0)
+            .with_census()
+            .run_with_census();
+        assert_eq!(format!("{plain:?}"), format!("{stats:?}"));
+        let census = census.expect("asked for");
+        assert_eq!(census.time.len(), 48);
+        for (i, t) in census.time.iter().enumerate() {
+            let total: f64 = t.iter().sum();
+            assert!((total - 1800.0).abs() < 1e-6, "interval {i}: {total} s");
+        }
+        let handled: u32 = census.handle.iter().map(|h| h.1).sum();
+        assert_eq!(f64::from(handled), stats.total(M::Answered));
+    }
+
     #[test]
     fn streams_match_model_stream() {
         for seed in [0, 1, 7, 0x9e37_79b9_7f4a_7c15, u64::MAX] {
