@@ -1,8 +1,11 @@
-//! Distributions of durations (handle times, patience, research times), drawn with the
-//! portable samplers of `cclab_scenarios::rng` so a seed gives the same run on every machine.
+//! Distributions of durations (handle times, patience, research times), drawn with portable
+//! samplers (`libm`, not the platform's math library) so a seed gives the same run on every
+//! machine: Exp(1) by a ziggurat ([`ziggurat`]), the others by `cclab_scenarios::rng`.
 
 use cclab_scenarios::rng::{self, Stream};
 use serde::Deserialize;
+
+mod ziggurat;
 
 /// A distribution of a non-negative duration, in seconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,13 +31,14 @@ pub enum Dist {
 }
 
 impl Dist {
+    #[inline]
     pub fn sample(&self, r: &mut Stream) -> f64 {
         match self {
             Dist::Fixed(x) => *x,
-            Dist::Exponential { mean } => mean * rng::exp1(r),
+            Dist::Exponential { mean } => mean * ziggurat::exp1(r),
             Dist::Lognormal { mean, cv } => rng::lognormal(r, *mean, *cv),
             Dist::Gamma { mean, cv } => mean * rng::gamma_mean_one(r, *cv),
-            Dist::Weibull { shape, scale } => scale * libm::pow(rng::exp1(r), 1.0 / shape),
+            Dist::Weibull { shape, scale } => scale * libm::pow(ziggurat::exp1(r), 1.0 / shape),
             Dist::Empirical(values) => {
                 values[((rng::uniform(r) * values.len() as f64) as usize).min(values.len() - 1)]
             }

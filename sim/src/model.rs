@@ -9,9 +9,10 @@
 use crate::dist::Dist;
 use crate::engine::{Scheduler, SimTime};
 use crate::plan::{OutOfHours, Plan};
-use crate::stats::{M, Outcome, RepStats};
+use crate::stats::{Integrals, M, Outcome, PendingWaits, RepStats};
 use cclab_scenarios::rng::{self, Stream};
 use cclab_scenarios::{Arrivals, Channel, Contact, Scenario};
+use rand_core::SeedableRng;
 use std::collections::VecDeque;
 
 const US: f64 = 1e6;
@@ -142,33 +143,45 @@ impl WorkClock {
     }
 }
 
-/// `rng::model_stream(seed, what, index)` for one `what`, with the name hashed once per
-/// replication: the hot path derives two or three streams per call, and hashing the name each
-/// time cost about as much as seeding the generator. `streams_match_model_stream` checks that
-/// it draws exactly what `model_stream` draws.
+/// `rng::model_stream(seed, what, index)` for one `what`, with everything that depends only on
+/// the replication computed once: the hot path derives two or three streams per call, and
+/// hashing the name and mixing the seed each time cost more than the draws. Seeding is
+/// `Stream::seed_from_u64` written out (four SplitMix64 outputs), without its byte-by-byte
+/// fill. `streams_match_model_stream` checks that it draws exactly what `model_stream` draws.
 #[derive(Debug, Clone, Copy)]
 struct Streams {
-    seed: u64,
+    /// `mix64(mix64(seed) ^ Purpose::Model)`: the part of `rng::substream` fixed by the seed.
+    base: u64,
     /// `rng::key_of(what)`.
     what: u64,
 }
 
+/// SplitMix64's increment.
+const PHI: u64 = 0x9e37_79b9_7f4a_7c15;
+
 impl Streams {
     fn new(seed: u64, what: &str) -> Self {
         Streams {
-            seed,
+            base: mix64(mix64(seed) ^ rng::Purpose::Model as u64),
             what: rng::key_of(what),
         }
     }
 
     #[inline]
     fn get(self, index: u64) -> Stream {
-        rng::substream(self.seed, rng::Purpose::Model, self.what ^ mix64(index))
+        let s = mix64(self.base.wrapping_add(self.what ^ mix64(index)));
+        let mut seed = [0u8; 32];
+        let mut x = s;
+        for word in seed.chunks_exact_mut(8) {
+            x = x.wrapping_add(PHI);
+            word.copy_from_slice(&mix64(x).to_le_bytes());
+        }
+        // `from_seed` maps the all-zero seed to `seed_from_u64(0)`, as `seed_from_u64` does.
+        Stream::from_seed(seed)
     }
 }
 
-/// SplitMix64's finaliser, as `cclab_scenarios::rng::model_stream` applies it to the index
-/// (private there).
+/// SplitMix64's finaliser, as `cclab_scenarios::rng` applies it (private there).
 #[inline]
 fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -199,10 +212,16 @@ pub struct Model<'a> {
     /// the last interval, which also takes anything later): most records fall in it, and the
     /// division is skipped.
     now_interval: (u64, u64, usize),
+    /// The time integrals of `now_interval` accrued so far.
+    integrals: Integrals,
+    /// Answered calls' waits not yet in the histograms.
+    pending_waits: PendingWaits,
     /// The last calendar day a wait was recorded in, `[start_h, end_h)` -> index.
     wait_day: (f64, f64, usize),
     day_ends: Vec<u64>,
     next_day: usize,
+    /// `day_ends[next_day]`, or `u64::MAX` after the last day.
+    next_day_end: u64,
     work: WorkClock,
     // State.
     on_duty: u32,
@@ -275,7 +294,9 @@ impl<'a> Model<'a> {
             horizon,
             interval_us,
             sl_threshold_us: (sl_threshold_s * US) as u64,
-            now_interval: (1, 0, 0),
+            now_interval: (0, if n_int > 1 { interval_us } else { u64::MAX }, 0),
+            integrals: Integrals::default(),
+            pending_waits: PendingWaits::default(),
             wait_day: (f64::INFINITY, f64::NEG_INFINITY, 0),
             day_ends: s
                 .calendar
@@ -284,6 +305,11 @@ impl<'a> Model<'a> {
                 .map(|d| (d.end_h * 3.6e9) as u64)
                 .collect(),
             next_day: 0,
+            next_day_end: s
+                .calendar
+                .days
+                .first()
+                .map_or(u64::MAX, |d| (d.end_h * 3.6e9) as u64),
             work: WorkClock::new(s),
             on_duty: 0,
             busy: 0,
@@ -350,6 +376,9 @@ impl<'a> Model<'a> {
             }
         }
         self.advance(self.horizon);
+        self.integrals
+            .close(&mut self.stats.intervals[self.now_interval.2]);
+        self.pending_waits.flush(&mut self.stats);
         self.finish();
         (self.stats, self.census)
     }
@@ -369,20 +398,44 @@ impl<'a> Model<'a> {
     }
 
     /// Accrues the time integrals up to `now` and takes the day-end snapshots passed.
+    #[inline(always)]
     fn advance(&mut self, now: u64) {
-        let mut t = self.last_t;
-        let items = (self.backlog.len() + self.callbacks.len()) as f64;
-        while t < now {
-            let i = self.interval(t);
-            let end = (((i as u64) + 1) * self.interval_us).min(now);
-            let dt = (end - t) as f64 / US;
-            let row = &mut self.stats.intervals[i];
+        let (_, end, _) = self.now_interval;
+        if now < end && self.census.is_none() {
+            // Most events fall in the interval of the one before.
+            self.accrue(now);
+        } else {
+            self.advance_across(now);
+        }
+        if now >= self.next_day_end {
+            self.end_days(now);
+        }
+        self.last_t = now;
+    }
+
+    /// Accrues the state since the last event, inside the current interval.
+    #[inline]
+    fn accrue(&mut self, now: u64) {
+        let items = (self.backlog.len() + self.callbacks.len()) as u64;
+        self.integrals.accrue(
+            now - self.last_t,
+            self.busy,
             // Agents finishing a contact after their shift ended still count as on duty.
-            row[M::Busy as usize] += dt * f64::from(self.busy);
-            row[M::OnDuty as usize] += dt * f64::from(self.on_duty.max(self.busy));
-            row[M::Backlog as usize] += dt * items;
-            row[M::Queue as usize] += dt * f64::from(self.waiting);
+            self.on_duty.max(self.busy),
+            items,
+            self.waiting,
+        );
+    }
+
+    /// `advance` when `now` is past the current interval, or the census is kept: closes each
+    /// interval passed.
+    fn advance_across(&mut self, now: u64) {
+        let mut t = self.last_t;
+        while t < now {
+            let (_, end, i) = self.now_interval;
+            let upto = end.min(now);
             if let Some(c) = &mut self.census {
+                let dt = (upto - t) as f64 / US;
                 let n = (self.busy + self.waiting) as usize;
                 let h = &mut c.time[i];
                 if h.len() <= n {
@@ -390,20 +443,35 @@ impl<'a> Model<'a> {
                 }
                 h[n] += dt;
             }
-            t = end;
+            self.accrue(upto);
+            self.last_t = upto;
+            t = upto;
+            if upto == end {
+                self.close_interval();
+            }
         }
-        let (start, end, _) = self.now_interval;
-        if !(start <= now && now < end) {
-            let i = self.interval(now);
-            let last = self.stats.intervals.len() - 1;
-            let start = i as u64 * self.interval_us;
-            let end = if i == last {
+    }
+
+    /// Moves the current interval's integrals into its row and steps to the next interval.
+    fn close_interval(&mut self) {
+        let (_, end, i) = self.now_interval;
+        self.integrals.close(&mut self.stats.intervals[i]);
+        let last = self.stats.intervals.len() - 1;
+        let next = (i + 1).min(last);
+        self.now_interval = (
+            end,
+            if next == last {
                 u64::MAX
             } else {
-                start + self.interval_us
-            };
-            self.now_interval = (start, end, i);
-        }
+                end + self.interval_us
+            },
+            next,
+        );
+    }
+
+    /// The day-end snapshots of every day ended by `now`.
+    fn end_days(&mut self, now: u64) {
+        let items = (self.backlog.len() + self.callbacks.len()) as f64;
         while self.next_day < self.day_ends.len() && self.day_ends[self.next_day] <= now {
             self.stats.day_end_backlog[self.next_day] = items;
             // The backlogs are FIFO: the front item is the oldest.
@@ -421,7 +489,11 @@ impl<'a> Model<'a> {
                 f64::from(self.bo_active + self.bo_external) + self.bo_queue.len() as f64;
             self.next_day += 1;
         }
-        self.last_t = now;
+        self.next_day_end = self
+            .day_ends
+            .get(self.next_day)
+            .copied()
+            .unwrap_or(u64::MAX);
     }
 
     fn draws(&self, who: Who, attempt: u16) -> Stream {
@@ -582,13 +654,9 @@ impl<'a> Model<'a> {
         if wait <= self.sl_threshold_us {
             row[M::AnsweredWithin as usize] += 1.0;
         }
-        let ms = (wait / 1000).max(1);
         let day = self.wait_day(since);
-        let _ = self.stats.day_waits[day].record(ms.min(30 * 86_400_000));
-        let _ = self.stats.interval_waits[i]
-            .get_or_insert_with(crate::stats::coarse_histogram)
-            .record(ms.min(30 * 86_400_000));
-        let _ = self.stats.waits.record(ms.min(30 * 86_400_000));
+        self.pending_waits
+            .record(&mut self.stats, i, day, wait / 1000);
         self.busy += 1;
         self.busy_calls += 1;
         let table = if who.surge() {
@@ -794,6 +862,27 @@ impl<'a> Model<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The census is recorded on the slow path of `advance`: the statistics must not notice,
+    /// and each interval's census must cover its whole length.
+    #[test]
+    fn the_census_changes_nothing_else_and_covers_every_interval() {
+        let s = crate::yardstick::scenario(1, 3, 2000.0);
+        let p = crate::yardstick::plan(&s, 9, 60.0, 120.0);
+        let plain = Model::new(&s, &p, 5, 1800.0, 20.0).run();
+        let (stats, census) = Model::new(&s, &p, 5, 1800.0, 20.0)
+            .with_census()
+            .run_with_census();
+        assert_eq!(format!("{plain:?}"), format!("{stats:?}"));
+        let census = census.expect("asked for");
+        assert_eq!(census.time.len(), 48);
+        for (i, t) in census.time.iter().enumerate() {
+            let total: f64 = t.iter().sum();
+            assert!((total - 1800.0).abs() < 1e-6, "interval {i}: {total} s");
+        }
+        let handled: u32 = census.handle.iter().map(|h| h.1).sum();
+        assert_eq!(f64::from(handled), stats.total(M::Answered));
+    }
 
     #[test]
     fn streams_match_model_stream() {
