@@ -8,7 +8,7 @@ mod erlang;
 mod loadgen;
 mod scenarios;
 mod serve;
-mod simulate;
+pub(crate) mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
