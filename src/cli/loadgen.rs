@@ -662,13 +662,18 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         &thresholds,
         args.out.as_deref(),
         args.format,
-        |run| {
-            crate::report::loadgen::emit(
-                &args.html,
-                &crate::report::loadgen::LoadInput { run, series },
-            )
-        },
+        html_report(&args.html, series),
     )
+}
+
+/// Writes the `--report` and `--chart` files of a finished run (nothing if not asked for).
+fn html_report<'a>(
+    flags: &'a crate::report::ReportFlags,
+    series: Option<(&'a [cclab_loadgen::record::Interval], Duration)>,
+) -> impl FnOnce(&Report) -> anyhow::Result<()> + 'a {
+    move |run| {
+        crate::report::loadgen::emit(flags, &crate::report::loadgen::LoadInput { run, series })
+    }
 }
 
 /// Applies thresholds, writes and prints the report, and picks the exit code.
@@ -740,11 +745,6 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         &thresholds,
         args.out.as_deref(),
         args.format,
-        |run| {
-            crate::report::loadgen::emit(
-                &args.html,
-                &crate::report::loadgen::LoadInput { run, series: None },
-            )
-        },
+        html_report(&args.html, None),
     )
 }

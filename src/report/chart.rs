@@ -13,7 +13,6 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
-use plotters::style::FontTransform;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::ops::Range;
 use std::path::Path;
@@ -170,7 +169,7 @@ impl Chart {
     pub fn x_text(&self, x: f64) -> String {
         match &self.x {
             XAxis::Time { origin } => at(origin, x).format("%a %d %b %Y %H:%M").to_string(),
-            XAxis::Number { .. } => fmt_num(x, 0.1),
+            XAxis::Number { .. } => fmt_num(x, if x.fract() == 0.0 { 1.0 } else { 0.01 }),
             XAxis::Category { names, .. } => names.get(x as usize).cloned().unwrap_or_default(),
         }
     }
@@ -228,7 +227,7 @@ impl Chart {
         let mut buf = String::new();
         {
             let root = SVGBackend::with_string(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
-            draw(self, &root).map_err(|e| anyhow!("drawing chart {:?}: {e}", self.title))?;
+            draw(self, &root, false).map_err(|e| anyhow!("drawing chart {:?}: {e}", self.title))?;
             root.present()
                 .map_err(|e| anyhow!("drawing chart {:?}: {e}", self.title))?;
         }
@@ -253,7 +252,8 @@ impl Chart {
             Some("png") => {
                 register_font();
                 let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-                draw(self, &root).map_err(|e| anyhow!("drawing chart {:?}: {e}", self.title))?;
+                draw(self, &root, true)
+                    .map_err(|e| anyhow!("drawing chart {:?}: {e}", self.title))?;
                 root.present()
                     .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
             }
@@ -285,21 +285,9 @@ fn accessible_svg(svg: &str, id: &str, title: &str, desc: &str) -> String {
     )
 }
 
-/// Escapes text for HTML and XML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML and XML content and attribute values (the server's status page and
+/// these reports escape alike).
+pub use cclab_server::routes::escape_html as escape;
 
 pub fn at(origin: &DateTime<Tz>, hours: f64) -> DateTime<Tz> {
     *origin + Duration::microseconds((hours * 3.6e9).round() as i64)
@@ -637,7 +625,13 @@ fn draw_polyline<DB: DrawingBackend>(
     ))
 }
 
-fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+/// Draws the chart. `bitmap`: lines go segment by segment, since the bitmap backend joins the
+/// segments of a thick polyline with miters that spike far out at the envelope's reversals.
+fn draw<DB: DrawingBackend>(
+    c: &Chart,
+    root: &DrawingArea<DB, Shift>,
+    bitmap: bool,
+) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let title_style = TextStyle::from((FONT, 21).into_font()).color(&INK);
     root.draw_text(&c.title, &title_style, (16, 10))?;
@@ -727,20 +721,39 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> DrawRes
     let area = chart.plotting_area();
     let px_width = (area.dim_in_pixel().0 as usize).max(1);
     let to_px = |x: f64, y: f64| area.map_coordinate(&(x, y.clamp(y_range.start, y_range.end)));
-    // Event markers: a dotted vertical rule and the event's name, reading downwards.
-    let marker_text = TextStyle::from((FONT, 12).into_font())
-        .color(&MUTED)
-        .transform(FontTransform::Rotate90);
-    for (x, label) in c.markers.iter().filter(|(x, _)| x_range.contains(x)) {
+    // Event markers: a dotted vertical rule now, its label (drawn last, over the data) in the
+    // first of a few rows along the top where it does not run into another label.
+    let marker_text = TextStyle::from((FONT, 12).into_font()).color(&INK);
+    let mut sorted: Vec<&(f64, String)> = c
+        .markers
+        .iter()
+        .filter(|(x, _)| x_range.contains(x))
+        .collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let plot_right = to_px(x_range.end, y_range.end).0;
+    let mut lanes: Vec<i32> = vec![i32::MIN; 4];
+    let mut labels = Vec::new();
+    for (x, label) in sorted {
         let top = to_px(*x, y_range.end);
         let bottom = to_px(*x, y_range.start);
         root.draw(&DashedPathElement::new(
-            [top, bottom].into_iter(),
+            [top, bottom],
             3,
             3,
             ShapeStyle::from(&MUTED).stroke_width(1),
         ))?;
-        root.draw_text(label, &marker_text, (top.0 + 14, top.1 + 4))?;
+        let w = root.estimate_text_size(label, &marker_text)?.0 as i32 + 6;
+        // Near the right edge a label goes to the rule's left.
+        let left = if top.0 + 3 + w > plot_right {
+            top.0 - 3 - w
+        } else {
+            top.0 + 3
+        };
+        let lane = (0..lanes.len())
+            .find(|&l| lanes[l] < left)
+            .unwrap_or_else(|| (0..lanes.len()).min_by_key(|&l| lanes[l]).unwrap_or(0));
+        lanes[lane] = left + w;
+        labels.push((left, top.1 + 3 + 16 * lane as i32, w, label.clone()));
     }
     // Bands, then bars, then steps and lines on top.
     for (i, s) in c.series.iter().enumerate() {
@@ -783,7 +796,14 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> DrawRes
                     draw_marker(root, lk.marker, ((a.0 + b.0) / 2, b.1 + 9), WHITE)?;
                 }
                 root.draw_text(
-                    &fmt_num(*v, y_step / 100.0),
+                    &fmt_num(
+                        *v,
+                        if v.fract() == 0.0 {
+                            1.0
+                        } else {
+                            y_step / 100.0
+                        },
+                    ),
                     &value_style.pos(Pos::new(HPos::Center, VPos::Bottom)),
                     ((a.0 + b.0) / 2, b.1 - 4),
                 )?;
@@ -808,7 +828,13 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> DrawRes
                 }
                 px.push(here);
             }
-            draw_polyline(root, &px, lk, 2)?;
+            if bitmap {
+                for seg in px.windows(2) {
+                    draw_polyline(root, seg, lk, 2)?;
+                }
+            } else {
+                draw_polyline(root, &px, lk, 2)?;
+            }
             // Markers about every 90 pixels, offset per series so they do not coincide.
             let mut next = px.first().map_or(0, |p| p.0) + 20 * i as i32;
             for p in &px {
@@ -829,18 +855,29 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> DrawRes
         draw_polyline(root, &[a, b], &target_look(), 2)?;
         end_labels.push((b.0, b.1, label.clone(), INK));
     }
-    // Direct labels at the right end, pushed apart so they never overlap.
-    end_labels.sort_by_key(|l| l.1);
-    let mut floor = i32::MIN;
-    for (x, y, label, color) in &mut end_labels {
-        *y = (*y).max(floor);
-        floor = *y + 16;
+    for (left, y, w, label) in labels {
+        root.draw(&Rectangle::new(
+            [(left, y), (left + w, y + 15)],
+            ShapeStyle::from(&WHITE.mix(0.85)).filled(),
+        ))?;
+        root.draw_text(
+            &label,
+            &marker_text.pos(Pos::new(HPos::Left, VPos::Top)),
+            (left + 3, y + 2),
+        )?;
+    }
+    // Direct labels at the right end, pushed apart (upwards from the x axis, where the tick
+    // labels are) so they never overlap.
+    let (right, bottom) = to_px(x_range.end, y_range.start);
+    end_labels.sort_by_key(|l| std::cmp::Reverse(l.1));
+    let mut ceiling = bottom - 6;
+    for (_, y, label, color) in &end_labels {
+        let y = (*y).min(ceiling);
+        ceiling = y - 16;
         let style = TextStyle::from((FONT, 13).into_font())
             .color(color)
             .pos(text_left_center());
-        let _ = x;
-        let right = to_px(x_range.end, y_range.start).0;
-        root.draw_text(&clip_label(label), &style, (right + 8, *y))?;
+        root.draw_text(&clip_label(label), &style, (right + 8, y))?;
     }
     Ok(())
 }
@@ -1005,7 +1042,7 @@ mod tests {
         assert_eq!(days[9].1, "29 May");
         let hours = time_ticks(&origin, 0.0, 24.0, 12);
         assert_eq!(hours[0].1, "Sun 20 May");
-        assert_eq!(hours[1].1, "03:00");
+        assert_eq!(hours[1].1, "02:00");
         let year = time_ticks(&origin, 0.0, 24.0 * 366.0, 12);
         assert!(year.iter().all(|t| t.1.contains(' ')));
         assert!(year.len() <= 12 && year.len() >= 6, "{year:?}");
@@ -1014,7 +1051,7 @@ mod tests {
     #[test]
     fn numbers_are_grouped() {
         assert_eq!(fmt_num(13_965.4, 1.0), "13,965");
-        assert_eq!(fmt_num(0.125, 0.01), "0.13");
+        assert_eq!(fmt_num(0.126, 0.01), "0.13");
         assert_eq!(fmt_num(-2.0, 1.0), "-2");
         assert_eq!(fmt_num(f64::NAN, 1.0), "–");
     }
@@ -1034,7 +1071,7 @@ mod tests {
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox"));
         assert!(svg.contains("role=\"img\""));
         assert!(svg.contains("<title id=\"c1-title\">Calls</title>"));
-        assert!(svg.contains("<desc id=\"c1-desc\">Calls: planned: from 1 to 3"));
+        assert!(svg.contains("<desc id=\"c1-desc\">Calls: planned: from 1.00 to 3.00"));
         assert!(svg.contains("calls per s") && svg.contains("t (s)"));
         assert!(svg.trim_end().ends_with("</svg>"));
     }

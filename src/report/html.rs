@@ -225,7 +225,9 @@ pub fn data_table(c: &Chart) -> Table {
     };
     let n = xs.len();
     let summarised = n > MAX_ROWS;
-    let mut groups: Vec<(String, f64, f64, Vec<Vec<(f64, f64)>>)> = Vec::new();
+    // (label, first x, last x, per series the (low, high) values in the group)
+    type Group = (String, f64, f64, Vec<Vec<(f64, f64)>>);
+    let mut groups: Vec<Group> = Vec::new();
     let mut last_group = None;
     for (idx, (k, vals)) in xs.iter().enumerate() {
         let x = *k as f64 / 1e6;

@@ -105,7 +105,7 @@ pub fn chart(input: &LoadInput<'_>, name: &str) -> anyhow::Result<Chart> {
             .bars("p50", col(|h| h.p50_us))
             .bars("p99", col(|h| h.p99_us))
             .describe(
-                "Latency by step (this run kept no time series, so percentiles over time are not available).",
+                "The median (p50) and 99th percentile (p99) latency of each journey step over the whole run.",
             )
         }
         ("rate", Some((series, width))) => {
@@ -230,8 +230,11 @@ pub fn report(input: &LoadInput<'_>) -> Report {
     );
     r.chart(ch("rate"));
     r.section("Latency")
-        .text("Latency is measured from the intended send time, so a stalled server shows in full (free of coordinated omission).")
-        .chart(ch("latency"));
+        .text("Latency is measured from the intended send time, so a stalled server shows in full (free of coordinated omission).");
+    if input.series.is_none() {
+        r.text("This report holds no time series (a merged report, or a run without one), so latency is shown by step over the whole run.");
+    }
+    r.chart(ch("latency"));
     if input.series.is_some() {
         // The by-step view is worth having beside the series.
         r.chart(chart(&LoadInput { run, series: None }, "latency").expect("latency draws"));

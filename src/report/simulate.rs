@@ -77,6 +77,11 @@ impl SimReportFlags {
     }
 }
 
+/// A percentage as given: 80 as "80", 92.5 as "92.5".
+fn pct(x: f64) -> String {
+    fmt_num(x, if x.fract() == 0.0 { 1.0 } else { 0.1 })
+}
+
 /// "mean ± half-width" of a quantity, scaled.
 fn pm(m: &Moments, scale: f64, res: f64) -> String {
     format!(
@@ -124,7 +129,7 @@ impl SimInput<'_> {
     }
 
     /// A per-interval metric per hour, with its 95% band.
-    fn rate(&self, m: M) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+    fn rate(&self, m: M) -> WithBand {
         let h = self.interval_h();
         self.intervals
             .clone()
@@ -139,7 +144,7 @@ impl SimInput<'_> {
 
     /// A per-day metric (day totals, or day-end values) with its band, at each day's middle or
     /// end.
-    fn daily(&self, get: impl Fn(usize) -> Moments, at_end: bool) -> DailySeries {
+    fn daily(&self, get: impl Fn(usize) -> Moments, at_end: bool) -> WithBand {
         self.days
             .clone()
             .map(|d| {
@@ -157,7 +162,8 @@ impl SimInput<'_> {
     }
 }
 
-type DailySeries = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
+/// A series of means and its 95% band.
+type WithBand = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
 
 /// One chart of the run by name (one of [`CHARTS`]).
 pub fn chart(input: &SimInput<'_>, name: &str) -> anyhow::Result<Chart> {
@@ -192,10 +198,7 @@ pub fn chart(input: &SimInput<'_>, name: &str) -> anyhow::Result<Chart> {
         )
         .line("offered-based", input.kpi_points("sl_offered", 100.0))
         .line("answered-based", input.kpi_points("sl_answered", 100.0))
-        .target(
-            flags.sl_target,
-            format!("target {}%", fmt_num(flags.sl_target, 0.1)),
-        )
+        .target(flags.sl_target, format!("target {}%", pct(flags.sl_target)))
         .y_range(0.0, 100.0),
         "asa" => Chart::new(
             "Average speed of answer per interval",
@@ -213,7 +216,7 @@ pub fn chart(input: &SimInput<'_>, name: &str) -> anyhow::Result<Chart> {
             )
             .line("abandoned", input.kpi_points("abandon_rate", 100.0));
             match flags.max_abandon {
-                Some(a) => c.target(a, format!("ceiling {}%", fmt_num(a, 0.1))),
+                Some(a) => c.target(a, format!("ceiling {}%", pct(a))),
                 None => c,
             }
         }
@@ -341,7 +344,7 @@ pub fn report(input: &SimInput<'_>) -> Report {
             format!(
                 "answered within {:.0} s; target {}%",
                 cfg.sl_threshold_s,
-                fmt_num(input.flags.sl_target, 0.1)
+                pct(input.flags.sl_target)
             ),
         ),
         (
@@ -381,7 +384,7 @@ pub fn report(input: &SimInput<'_>) -> Report {
     r.section("Service level, waiting and abandonment")
         .text(format!(
             "The offered-based service level counts abandoned callers as not served in time; it met the {}% target in {} of the {} intervals with calls.",
-            fmt_num(input.flags.sl_target, 0.1),
+            pct(input.flags.sl_target),
             met.0,
             met.1
         ))
