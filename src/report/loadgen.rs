@@ -196,7 +196,18 @@ pub fn report(input: &LoadInput<'_>) -> Report {
         ("Scale, speedup", format!("x{}, x{}", i.scale, i.speedup)),
         ("Profile", format!("{} ({})", i.profile, i.profile_source)),
         ("Target", i.target.clone()),
-        ("Shards", format!("{:?} of {}", i.shards, i.shard_count)),
+        (
+            "Shards",
+            format!(
+                "{} of {}",
+                i.shards
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                i.shard_count
+            ),
+        ),
         ("Started", i.started_at.clone()),
         (
             "Run time",
