@@ -461,7 +461,7 @@ pub fn time_ticks(origin: &DateTime<Tz>, lo: f64, hi: f64, max: usize) -> Vec<(f
 }
 
 /// At most about `buckets` x columns: within each, the points holding the minimum and the
-/// maximum, in x order, so peaks survive. Points with a non-finite y break the line (NaN kept).
+/// maximum, in x order, so peaks survive. A column with no finite y breaks the line (NaN kept).
 pub fn envelope(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
     if points.len() <= 2 * buckets || buckets == 0 {
         return points.to_vec();
@@ -469,33 +469,33 @@ pub fn envelope(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
     let (x0, x1) = (points[0].0, points[points.len() - 1].0);
     let width = (x1 - x0).max(1e-12) / buckets as f64;
     let mut out = Vec::with_capacity(2 * buckets + 2);
+    let bucket = |k: usize| ((points[k].0 - x0) / width).floor();
     let mut i = 0;
     while i < points.len() {
-        let b = ((points[i].0 - x0) / width).floor();
+        let b = bucket(i);
         let mut j = i;
-        let (mut lo, mut hi) = (i, i);
-        let mut gap = false;
-        while j < points.len() && ((points[j].0 - x0) / width).floor() == b {
+        let (mut lo, mut hi): (Option<usize>, Option<usize>) = (None, None);
+        while j < points.len() && bucket(j) == b {
             let y = points[j].1;
-            if !y.is_finite() {
-                gap = true;
-            } else if !points[lo].1.is_finite() || y < points[lo].1 {
-                lo = j;
-            } else if !points[hi].1.is_finite() || y > points[hi].1 {
-                hi = j;
-            }
-            if !points[hi].1.is_finite() && y.is_finite() {
-                hi = j;
+            if y.is_finite() {
+                if lo.is_none_or(|l| y < points[l].1) {
+                    lo = Some(j);
+                }
+                if hi.is_none_or(|h| y > points[h].1) {
+                    hi = Some(j);
+                }
             }
             j += 1;
         }
-        let (a, c) = (lo.min(hi), lo.max(hi));
-        out.push(points[a]);
-        if c != a {
-            out.push(points[c]);
-        }
-        if gap {
-            out.push((points[c].0, f64::NAN));
+        match (lo, hi) {
+            (Some(l), Some(h)) => {
+                out.push(points[l.min(h)]);
+                if l != h {
+                    out.push(points[l.max(h)]);
+                }
+            }
+            // A column without a value is a gap in the line.
+            _ => out.push((points[i].0, f64::NAN)),
         }
         i = j;
     }
@@ -828,7 +828,11 @@ fn draw<DB: DrawingBackend>(
                 }
                 px.push(here);
             }
-            if bitmap {
+            if px.len() == 1 {
+                // A lone value between gaps: a short tick, so it is seen.
+                let p = px[0];
+                draw_polyline(root, &[(p.0 - 3, p.1), (p.0 + 3, p.1)], lk, 2)?;
+            } else if bitmap {
                 for seg in px.windows(2) {
                     draw_polyline(root, seg, lk, 2)?;
                 }
@@ -1019,6 +1023,12 @@ mod tests {
     fn envelope_keeps_gaps() {
         let mut pts: Vec<(f64, f64)> = (0..5_000).map(|i| (i as f64, 1.0)).collect();
         pts[2_500].1 = f64::NAN;
+        // One missing value among the 50 of a column leaves no visible gap...
+        assert!(envelope(&pts, 100).iter().all(|p| p.1.is_finite()));
+        // ...a column without values does.
+        for p in &mut pts[2_400..2_600] {
+            p.1 = f64::NAN;
+        }
         assert!(envelope(&pts, 100).iter().any(|p| p.1.is_nan()));
     }
 
