@@ -2,6 +2,7 @@
 //! reference server. Each subcommand lives in its own module under `cli/`.
 
 mod cli;
+mod report;
 
 use clap::Parser;
 use std::process::ExitCode;

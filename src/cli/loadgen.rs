@@ -186,6 +186,8 @@ pub struct RunArgs {
     /// Live progress on stderr: `auto` (only on a terminal), `always` or `never`.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    #[command(flatten)]
+    pub html: crate::report::ReportFlags,
     /// Reconcile against an external --target too (its profile's [reconcile] count before and
     /// after the run; needs a target nobody else writes to). Always on for the embedded server.
     #[arg(long)]
@@ -222,6 +224,8 @@ pub struct MergeArgs {
     /// Accept a merge that lacks some shards (by default all of 0..N must be present).
     #[arg(long)]
     pub allow_partial: bool,
+    #[command(flatten)]
+    pub html: crate::report::ReportFlags,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -544,6 +548,7 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         .map(|t| Threshold::parse(t, &steps))
         .collect::<Result<Vec<_>, _>>()?;
     let start_at = args.start_at.as_deref().map(parse_start_at).transpose()?;
+    args.html.check(crate::report::loadgen::CHARTS)?;
     let (target, embedded) = match (external, token) {
         (Some(t), _) => (t, None),
         (None, Some(token)) => {
@@ -567,7 +572,8 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
         fresh_connections: args.fresh_connections,
         grace: args.grace,
-        interval: args.timeseries.as_ref().map(|_| args.interval),
+        // The report charts rate and latency over time from the same series.
+        interval: (args.timeseries.is_some() || args.html.wanted()).then_some(args.interval),
         start_at,
         spin: args.spin,
         progress,
@@ -650,7 +656,24 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         write_series_csv(&outcome.intervals, width, std::io::BufWriter::new(f))?;
     }
-    finish(report, &thresholds, args.out.as_deref(), args.format)
+    let series = outcome.interval.map(|w| (&outcome.intervals[..], w));
+    finish(
+        report,
+        &thresholds,
+        args.out.as_deref(),
+        args.format,
+        html_report(&args.html, series),
+    )
+}
+
+/// Writes the `--report` and `--chart` files of a finished run (nothing if not asked for).
+fn html_report<'a>(
+    flags: &'a crate::report::ReportFlags,
+    series: Option<(&'a [cclab_loadgen::record::Interval], Duration)>,
+) -> impl FnOnce(&Report) -> anyhow::Result<()> + 'a {
+    move |run| {
+        crate::report::loadgen::emit(flags, &crate::report::loadgen::LoadInput { run, series })
+    }
 }
 
 /// Applies thresholds, writes and prints the report, and picks the exit code.
@@ -659,8 +682,10 @@ fn finish(
     thresholds: &[Threshold],
     out: Option<&std::path::Path>,
     format: Format,
+    write_report: impl FnOnce(&Report) -> anyhow::Result<()>,
 ) -> anyhow::Result<ExitCode> {
     report.thresholds = thresholds.iter().map(|t| t.eval(&report)).collect();
+    write_report(&report)?;
     let json = serde_json::to_string_pretty(&report)?;
     if let Some(path) = out {
         std::fs::write(path, &json).with_context(|| format!("cannot write {}", path.display()))?;
@@ -687,6 +712,7 @@ fn finish(
 }
 
 fn run_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    args.html.check(crate::report::loadgen::CHARTS)?;
     let reports = args
         .reports
         .iter()
@@ -714,5 +740,11 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    finish(merged, &thresholds, args.out.as_deref(), args.format)
+    finish(
+        merged,
+        &thresholds,
+        args.out.as_deref(),
+        args.format,
+        html_report(&args.html, None),
+    )
 }

@@ -8,7 +8,7 @@ mod erlang;
 mod loadgen;
 mod scenarios;
 mod serve;
-mod simulate;
+pub(crate) mod simulate;
 mod staff;
 
 use clap::{Parser, Subcommand};

@@ -74,6 +74,8 @@ pub struct ReportArgs {
     /// Report only up to this local date-time (exclusive).
     #[arg(long)]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub html: crate::report::simulate::SimReportFlags,
 }
 
 /// The part of the horizon to report (`--from/--to`); the whole run is simulated regardless.
@@ -207,6 +209,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         args.report.from.as_deref(),
         args.report.to.as_deref(),
     )?;
+    args.report.html.check()?;
     let cfg = RunConfig {
         seed: args.seed.unwrap_or(s.seed),
         replications: args.replications,
@@ -245,6 +248,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let sum = run_with_progress(&s, &plan, cfg);
+    write_report(&args.report.html, &s, &plan, &sum, &view)?;
     emit(
         &s,
         &plan,
@@ -344,6 +348,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         args.report.from.as_deref(),
         args.report.to.as_deref(),
     )?;
+    write_report(&args.report.html, &s, &plan, &sum, &view)?;
     emit(
         &s,
         &plan,
@@ -352,6 +357,24 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         args.report.format,
         args.report.out.as_ref(),
     )
+}
+
+/// The `--report` and `--chart` files, if asked for (see `crate::report`).
+fn write_report(
+    flags: &crate::report::simulate::SimReportFlags,
+    s: &Scenario,
+    plan: &Plan,
+    sum: &Summary,
+    view: &View,
+) -> anyhow::Result<()> {
+    flags.emit(&crate::report::simulate::SimInput {
+        scenario: s,
+        plan,
+        summary: sum,
+        intervals: view.intervals.clone(),
+        days: view.days.clone(),
+        flags,
+    })
 }
 
 fn emit(
@@ -387,7 +410,7 @@ fn ratio(a: f64, b: f64) -> f64 {
 }
 
 /// Derived KPIs of one row of mean metrics.
-fn derived(m: &[f64; METRICS], interval_s: f64) -> [(&'static str, f64); 7] {
+pub(crate) fn derived(m: &[f64; METRICS], interval_s: f64) -> [(&'static str, f64); 7] {
     let g = |x: M| m[x as usize];
     let queued = g(M::Answered) + g(M::Abandoned);
     [
@@ -404,7 +427,7 @@ fn derived(m: &[f64; METRICS], interval_s: f64) -> [(&'static str, f64); 7] {
     ]
 }
 
-fn means(row: &[Moments; METRICS]) -> [f64; METRICS] {
+pub(crate) fn means(row: &[Moments; METRICS]) -> [f64; METRICS] {
     std::array::from_fn(|i| row[i].mean())
 }
 

@@ -10,6 +10,9 @@ mod health;
 mod operator;
 mod stats;
 
+/// HTML escaping of the status page, shared with the CLI's HTML report.
+pub use stats::escape_html;
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::metrics;
