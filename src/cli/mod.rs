@@ -9,7 +9,7 @@ mod loadgen;
 mod scenarios;
 mod serve;
 pub(crate) mod simulate;
-mod staff;
+pub(crate) mod staff;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

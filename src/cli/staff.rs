@@ -106,6 +106,8 @@ pub struct StaffArgs {
     /// Write the shift plan as a staffing-plan TOML file (`cclab simulate --plan` reads it).
     #[arg(long, value_name = "PLAN.toml")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub html: crate::report::ReportFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,15 +134,15 @@ pub enum Format {
 }
 
 /// One method's requirement and what it achieved in simulation.
-struct Outcome {
-    req: Requirement,
-    achieved: Vec<Achieved>,
-    judged: usize,
-    met: usize,
+pub(crate) struct Outcome {
+    pub(crate) req: Requirement,
+    pub(crate) achieved: Vec<Achieved>,
+    pub(crate) judged: usize,
+    pub(crate) met: usize,
 }
 
 impl Outcome {
-    fn share_met(&self) -> f64 {
+    pub(crate) fn share_met(&self) -> f64 {
         if self.judged == 0 {
             1.0
         } else {
@@ -150,9 +152,9 @@ impl Outcome {
 }
 
 /// Which intervals are staffed, and the days run h24 with their out-of-hours demand.
-struct Coverage {
-    staffed: Vec<bool>,
-    h24_days: Vec<(usize, f64)>,
+pub(crate) struct Coverage {
+    pub(crate) staffed: Vec<bool>,
+    pub(crate) h24_days: Vec<(usize, f64)>,
 }
 
 pub fn run(args: StaffArgs) -> anyhow::Result<ExitCode> {
@@ -173,6 +175,7 @@ pub fn run(args: StaffArgs) -> anyhow::Result<ExitCode> {
     if !(args.h24_threshold >= 0.0 && args.h24_threshold.is_finite()) {
         bail!("--h24-threshold must be a number of calls >= 0");
     }
+    args.html.check(crate::report::staff::CHARTS)?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -244,6 +247,7 @@ pub fn run(args: StaffArgs) -> anyhow::Result<ExitCode> {
         judged,
         met,
         kpis: shift_summary.kpis.clone(),
+        achieved: shift_achieved,
         ..shifts
     };
     if let Some(path) = &args.out {
@@ -260,6 +264,11 @@ pub fn run(args: StaffArgs) -> anyhow::Result<ExitCode> {
         outcomes: &outcomes,
         run,
     };
+    args.html.emit(
+        crate::report::staff::CHARTS,
+        |name| memo.chart(name),
+        || memo.report(),
+    )?;
     let text = match args.format {
         Format::Table => memo.table(),
         Format::Json => serde_json::to_string_pretty(&memo.json())? + "\n",
@@ -289,24 +298,26 @@ fn targets(args: &StaffArgs) -> Vec<Target> {
 }
 
 /// The shifts covering the requirement, the plan file that runs them, and what it achieved.
-struct ShiftOutcome {
-    schedule: Schedule,
-    candidates: Vec<Candidate>,
-    templates: Vec<Template>,
-    days: Vec<Day>,
+pub(crate) struct ShiftOutcome {
+    pub(crate) schedule: Schedule,
+    pub(crate) candidates: Vec<Candidate>,
+    pub(crate) templates: Vec<Template>,
+    pub(crate) days: Vec<Day>,
     /// Intervals of padding before the scenario start (the first day's local midnight).
-    pad: usize,
+    pub(crate) pad: usize,
     /// Agents to schedule per interval: the requirement grossed up by shrinkage.
-    scheduled_req: Vec<u32>,
-    toml: String,
-    plan: Plan,
-    judged: usize,
-    met: usize,
-    kpis: Vec<(&'static str, Moments)>,
+    pub(crate) scheduled_req: Vec<u32>,
+    pub(crate) toml: String,
+    pub(crate) plan: Plan,
+    pub(crate) judged: usize,
+    pub(crate) met: usize,
+    /// Per interval: what the shift plan achieved in simulation.
+    pub(crate) achieved: Vec<Achieved>,
+    pub(crate) kpis: Vec<(&'static str, Moments)>,
 }
 
 impl ShiftOutcome {
-    fn share_met(&self) -> f64 {
+    pub(crate) fn share_met(&self) -> f64 {
         if self.judged == 0 {
             1.0
         } else {
@@ -382,6 +393,7 @@ fn shift_plan(
         plan,
         judged: 0,
         met: 0,
+        achieved: Vec::new(),
         kpis: Vec::new(),
     })
 }
@@ -509,15 +521,15 @@ fn coverage(s: &Scenario, d: &Demand, shifts: ShiftsArg, threshold: f64) -> Cove
     Coverage { staffed, h24_days }
 }
 
-struct Memo<'a> {
-    args: &'a StaffArgs,
-    shifts: &'a ShiftOutcome,
-    s: &'a Scenario,
-    plan: &'a Plan,
-    demand: &'a Demand,
-    coverage: &'a Coverage,
-    outcomes: &'a [Outcome],
-    run: RunConfig,
+pub(crate) struct Memo<'a> {
+    pub(crate) args: &'a StaffArgs,
+    pub(crate) shifts: &'a ShiftOutcome,
+    pub(crate) s: &'a Scenario,
+    pub(crate) plan: &'a Plan,
+    pub(crate) demand: &'a Demand,
+    pub(crate) coverage: &'a Coverage,
+    pub(crate) outcomes: &'a [Outcome],
+    pub(crate) run: RunConfig,
 }
 
 fn hm(min: u32) -> String {
@@ -546,7 +558,7 @@ impl Memo<'_> {
         self.s.calendar.at(h).format("%Y-%m-%d %H:%M").to_string()
     }
 
-    fn target_text(&self) -> String {
+    pub(crate) fn target_text(&self) -> String {
         let (p, t) = self.args.target;
         let mut text = format!(
             "{p}% answered within {t} s ({}-based)",
@@ -714,7 +726,7 @@ impl Memo<'_> {
     }
 
     /// Each day's shifts as text, `09-18 b12:00 x2, 09-13 x1`, by day index.
-    fn day_patterns(&self) -> Vec<String> {
+    pub(crate) fn day_patterns(&self) -> Vec<String> {
         let sh = self.shifts;
         let mut per_day = vec![Vec::new(); sh.days.len()];
         for (c, n) in sh.schedule.shifts(&sh.candidates) {
@@ -877,7 +889,7 @@ impl Memo<'_> {
         })
     }
 
-    fn sl(&self, a: &Achieved) -> f64 {
+    pub(crate) fn sl(&self, a: &Achieved) -> f64 {
         match self.args.sl_definition {
             SlDef::Answered => a.sl_answered,
             _ => a.sl_offered,
@@ -885,7 +897,7 @@ impl Memo<'_> {
     }
 
     /// The `k` staffed intervals with the lowest simulated service level.
-    fn worst(&self, out: &Outcome, k: usize) -> Vec<(usize, f64)> {
+    pub(crate) fn worst(&self, out: &Outcome, k: usize) -> Vec<(usize, f64)> {
         let mut v: Vec<(usize, f64)> = out
             .achieved
             .iter()

@@ -47,6 +47,7 @@ pub mod chart;
 mod html;
 pub mod loadgen;
 pub mod simulate;
+pub mod staff;
 
 pub use chart::{Chart, XAxis};
 

@@ -4,7 +4,7 @@
 //! Without Chromium the test is skipped with a notice, except in CI (the `CI` variable set),
 //! where `.ci/run` installs it and its absence is a failure.
 
-use super::report::{png_size, simulate_report};
+use super::report::{loadgen_report, png_size, simulate_report, staff_report};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -95,22 +95,30 @@ fn report_renders_in_chromium_without_console_errors() {
         "Chromium's console log is not readable: the check would be blind\n{log}"
     );
 
-    let page = simulate_report(dir.path(), "emilia-quake-2012", "2");
-    let png = dir.path().join("report.png");
-    let log = screenshot(&chromium, &page, &png, (1280, 4000));
-    // The report has no scripts: any console message (an error, a blocked or missing
-    // resource) is a fault.
-    let console = console_lines(&log);
-    assert!(
-        console.is_empty(),
-        "console messages:\n{}",
-        console.join("\n")
-    );
-    let bytes = std::fs::read(&png).expect("screenshot");
-    assert_eq!(png_size(&bytes), (1280, 4000));
-    assert!(
-        bytes.len() > 20_000,
-        "a screenshot of a drawn page, got {} bytes",
-        bytes.len()
-    );
+    // The three reports the issue names: simulate, staff and loadgen.
+    for page in [
+        simulate_report(dir.path(), "emilia-quake-2012", "2"),
+        staff_report(dir.path(), "emilia-quake-2012"),
+        loadgen_report(dir.path()),
+    ] {
+        let png = page.with_extension("png");
+        let log = screenshot(&chromium, &page, &png, (1280, 4000));
+        // The reports have no scripts: any console message (an error, a blocked or missing
+        // resource) is a fault.
+        let console = console_lines(&log);
+        assert!(
+            console.is_empty(),
+            "{}: console messages:\n{}",
+            page.display(),
+            console.join("\n")
+        );
+        let bytes = std::fs::read(&png).expect("screenshot");
+        assert_eq!(png_size(&bytes), (1280, 4000));
+        assert!(
+            bytes.len() > 20_000,
+            "{}: a screenshot of a drawn page, got {} bytes",
+            page.display(),
+            bytes.len()
+        );
+    }
 }

@@ -36,6 +36,52 @@ pub fn simulate_report(dir: &Path, scenario: &str, replications: &str) -> std::p
     path
 }
 
+/// Writes the staffing report of `scenario` (all four methods) into `dir`.
+pub fn staff_report(dir: &Path, scenario: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("staff-{scenario}.html"));
+    let o = cclab(&[
+        "staff",
+        scenario,
+        "--method",
+        "all",
+        "--replications",
+        "4",
+        "--report",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    // Exit 1 (the plan misses the target) still writes the report.
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    path
+}
+
+/// Writes a 4-second load-test report of the UARS reentry day into `dir`.
+pub fn loadgen_report(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("load.html");
+    let o = cclab(&[
+        "loadgen",
+        "uars-reentry-2011",
+        "--from",
+        "2011-09-23T09:00",
+        "--speedup",
+        "1440",
+        "--duration",
+        "4s",
+        "--threshold",
+        "errors<50%",
+        // A busy test machine must not make the run invalid: this test is about the report.
+        "--max-lateness-p99",
+        "10s",
+        "--report",
+        path.to_str().expect("utf-8"),
+    ]);
+    ok(&o);
+    path
+}
+
 /// Every occurrence of the text between `open` and the next `close`.
 fn blocks<'a>(html: &'a str, open: &str, close: &str) -> Vec<&'a str> {
     let mut out = Vec::new();
@@ -123,6 +169,7 @@ fn check_structure(html: &str) {
                 "journey step",
                 "kind",
                 "outcome of",
+                "staffing method",
                 "requests"
             ]
             .iter()
@@ -167,6 +214,34 @@ fn simulation_report_is_self_contained_with_every_section() {
 }
 
 #[test]
+fn staffing_report_compares_methods_and_shows_the_shift_plan() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = staff_report(dir.path(), "uars-reentry-2011");
+    let html = std::fs::read_to_string(&path).expect("report");
+    check_structure(&html);
+    for needle in [
+        "uars-reentry-2011: staffing report",
+        "Scenario and settings",
+        "2011-09-23 (",
+        "Expected phone calls per hour",
+        "Requirement by method",
+        "isa requirement",
+        "sipp requirement",
+        "shift plan on duty",
+        "Agent-hours by method",
+        "Shifts per day",
+        "h24 8h",
+        "Service level of the shift plan per interval",
+        "target 80%",
+        "sl_offered",
+        "Shift plan meets the target",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    assert_eq!(blocks(&html, "<figure", "</figure>").len(), 4);
+}
+
+#[test]
 fn a_year_stays_small() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = simulate_report(dir.path(), "dpc-year-2011-12", "1");
@@ -181,25 +256,7 @@ fn a_year_stays_small() {
 #[test]
 fn load_test_report_shows_rate_latency_errors_and_verdicts() {
     let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("load.html");
-    let o = cclab(&[
-        "loadgen",
-        "uars-reentry-2011",
-        "--from",
-        "2011-09-23T09:00",
-        "--speedup",
-        "1440",
-        "--duration",
-        "4s",
-        "--threshold",
-        "errors<50%",
-        // A busy test machine must not make the run invalid: this test is about the report.
-        "--max-lateness-p99",
-        "10s",
-        "--report",
-        path.to_str().expect("utf-8"),
-    ]);
-    ok(&o);
+    let path = loadgen_report(dir.path());
     let html = std::fs::read_to_string(&path).expect("report");
     check_structure(&html);
     for needle in [
