@@ -32,7 +32,7 @@ pub mod record;
 pub mod report;
 pub mod threshold;
 
-pub use dispatch::{DispatcherMode, Policy, RunOptions, RunOutcome, run};
+pub use dispatch::{Policy, RunOptions, RunOutcome, run};
 pub use error::LoadgenError;
 pub use plan::{Plan, PlanOptions, Shard};
 pub use profile::Profile;
