@@ -18,6 +18,7 @@ OHA=${OHA:-/tmp/oha/bin/oha}
 REF=${REF:-/work/shared/perf-reference/http}
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DIR=$(mktemp -d /tmp/cclab-perf.XXXXXX)
+chmod 755 "$DIR"  # nginx workers must read www/
 bash "$REF/start_nginx.sh" "$PORT" "$DIR" 1 > "$DIR/nginx.log"
 trap 'bash "$REF/stop_nginx.sh" "$DIR" > /dev/null' EXIT
 URL=http://127.0.0.1:$PORT
@@ -67,7 +68,8 @@ print(j["totals"]["ok"], j["run"]["wall_s"])' "$DIR/cclab.json")
 import json, sys
 j = json.load(open(sys.argv[1]))
 t, l = j["totals"], j["steps"][0]["lateness"]
-print(f"       planned {t[\"planned\"]} sent {t[\"sent\"]} ok {t[\"ok\"]}; lateness p50 {l[\"p50_us\"]} us p99 {l[\"p99_us\"]} us")' "$DIR/cclab.json"
+print("       planned %d sent %d ok %d; lateness p50 %d us p99 %d us"
+      % (t["planned"], t["sent"], t["ok"], l["p50_us"], l["p99_us"]))' "$DIR/cclab.json"
 done
 
 echo "## cclab dispatch lateness at 5,000 requests/s, 20 s, no cap"
@@ -78,7 +80,8 @@ for run in $(seq "$RUNS"); do
 import json, sys
 j = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2]))
 t, l, s = j["totals"], j["steps"][0]["lateness"], j["steps"][0]["service"]
-print(f"late{sys.argv[3]}  ok {t[\"ok\"]}/{t[\"planned\"]}  lateness p50 {l[\"p50_us\"]} us p99 {l[\"p99_us\"]} us max {l[\"max_us\"]} us;"
-      f" service p50 {s[\"p50_us\"]} us p99 {s[\"p99_us\"]} us; cpu {c[\"cpu_s\"] / t[\"ok\"] * 1e6:.1f} us/req")' \
+print("late%s  ok %d/%d  lateness p50 %d us p99 %d us max %d us; service p50 %d us p99 %d us; cpu %.1f us/req"
+      % (sys.argv[3], t["ok"], t["planned"], l["p50_us"], l["p99_us"], l["max_us"],
+         s["p50_us"], s["p99_us"], c["cpu_s"] / t["ok"] * 1e6))' \
         "$DIR/late.json" "$DIR/cpu.json" "$run"
 done

@@ -102,7 +102,7 @@ impl Conn {
         let _ = stream.set_nodelay(true);
         Ok(Conn {
             stream,
-            buf: Vec::with_capacity(16 * 1024),
+            buf: Vec::with_capacity(4096),
             body_range: (0, 0),
             chunked: Vec::new(),
             is_chunked: false,
@@ -156,8 +156,9 @@ impl Conn {
 
     /// Reads more bytes into `buf`; 0 at end of stream.
     async fn fill(&mut self) -> io::Result<usize> {
-        if self.buf.capacity() - self.buf.len() < 4096 {
-            self.buf.reserve(16 * 1024);
+        // Small answers are the rule: start at 4 KiB, grow (and keep) only when needed.
+        if self.buf.capacity() - self.buf.len() < 1024 {
+            self.buf.reserve(self.buf.capacity().max(4096));
         }
         self.stream.read_buf(&mut self.buf).await
     }
