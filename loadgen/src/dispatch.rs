@@ -14,7 +14,9 @@
 //!
 //! With an in-flight cap, `Policy::Queue` makes a request wait for a free slot in FIFO order
 //! (the wait counts as lateness: the request could not go at its time) and `Policy::Drop` drops
-//! it (counted); the scheduler itself never blocks. A step waits for its parent step's answer
+//! it (counted). Under `Queue` the scheduler itself waits for a root step's slot (steps go out
+//! in plan order anyway, and waiting tasks do not pile up); a child step takes its slot after
+//! its parent answered. A step waits for its parent step's answer
 //! (it needs the captured case number, and the server needs the earlier transition), at most
 //! the timeout; a parent that failed makes its children `dropped.unresolved`.
 //!
@@ -37,7 +39,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
 /// What to do when the in-flight cap is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,8 +263,9 @@ struct Engine {
     prepared: Vec<Prepared>,
     /// Spare request buffers (they keep their capacity).
     bufs: Mutex<Vec<String>>,
-    /// The in-flight cap, taken by each request after its parent answered.
-    cap: Option<Semaphore>,
+    /// The in-flight cap, taken by each request after its parent answered (by the scheduler
+    /// itself for a root step under `Policy::Queue`).
+    cap: Option<Arc<Semaphore>>,
     on_cap: Policy,
     idle: Notify,
 }
@@ -568,7 +571,9 @@ impl Setup {
             timeout: self.timeout,
             pool: Mutex::new(Vec::new()),
             bufs: Mutex::new(Vec::new()),
-            cap: self.max_in_flight.map(|c| Semaphore::new(c.max(1))),
+            cap: self
+                .max_in_flight
+                .map(|c| Arc::new(Semaphore::new(c.max(1)))),
             on_cap: self.on_cap,
             idle: Notify::new(),
         });
@@ -633,12 +638,34 @@ impl Setup {
                 interrupted = true;
                 break;
             }
+            // A root step under the queue policy waits for its slot here, in plan order: the
+            // wait is lateness all the same, and a saturated target does not pile up waiting
+            // tasks (memory) ahead of the plan.
+            let mut slot = None;
+            if let (Some(sem), Policy::Queue, None) = (
+                &e.cap,
+                e.on_cap,
+                self.profile.steps[ps.step as usize].parent,
+            ) {
+                slot = match sem.clone().try_acquire_owned() {
+                    Ok(p) => Some(p),
+                    Err(_) => tokio::select! {
+                        biased;
+                        _ = stop.wait_for(|s| *s) => None,
+                        p = sem.clone().acquire_owned() => p.ok(),
+                    },
+                };
+                if slot.is_none() {
+                    interrupted = true;
+                    break;
+                }
+            }
             burst += 1;
             let journey = self.journey_for(&mut journeys, &ps);
             ctx.live.in_flight.fetch_add(1, Ordering::AcqRel);
             ctx.live.dispatched.fetch_add(1, Ordering::Relaxed);
             ctx.series_at(deadline, |iv| iv.planned += 1);
-            tokio::spawn(execute(e.clone(), ps, seq, deadline, journey));
+            tokio::spawn(execute(e.clone(), ps, seq, deadline, journey, slot));
             seq += 1;
             next = stream.next();
         }
@@ -753,6 +780,7 @@ async fn execute(
     seq: u64,
     deadline: Instant,
     journey: Option<Arc<Journey>>,
+    slot: Option<OwnedSemaphorePermit>,
 ) {
     let s = ps.step as usize;
     let step = &e.profile.steps[s];
@@ -775,16 +803,17 @@ async fn execute(
     }
     // The in-flight cap: a request waiting here (queue) is late by the wait, since it could
     // not go at its time; a dropped one is counted.
-    let _permit = match &e.cap {
-        None => None,
-        Some(sem) => match sem.try_acquire() {
+    let _permit = match (&e.cap, slot) {
+        (None, _) => None,
+        (Some(_), Some(p)) => Some(p),
+        (Some(sem), None) => match sem.clone().try_acquire_owned() {
             Ok(p) => Some(p),
             Err(_) if e.on_cap == Policy::Drop => {
                 return g.dropped(|d| d.in_flight_cap += 1);
             }
             Err(_) => {
                 let waited = Instant::now();
-                let p = sem.acquire().await.ok();
+                let p = sem.clone().acquire_owned().await.ok();
                 g.lateness_us += waited.elapsed().as_micros() as u64;
                 p
             }
@@ -872,8 +901,14 @@ async fn send(
     };
     let mut got = Vec::new();
     let mut result = Err(Failure::Stale);
-    for _ in 0..2 {
-        let popped = pool.lock().expect("pool lock").pop();
+    for attempt in 0..2 {
+        // The retry after a stale connection goes on a new one: other idle connections may
+        // have been closed by the server just the same.
+        let popped = if attempt == 0 {
+            pool.lock().expect("pool lock").pop()
+        } else {
+            None
+        };
         let mut conn = match popped {
             Some(c) => c,
             None => match Conn::connect(&e.target).await {

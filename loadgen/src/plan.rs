@@ -145,7 +145,7 @@ struct Recipe {
 
 #[derive(Debug)]
 enum ContactSource {
-    Scenario(Scenario),
+    Scenario(Box<Scenario>),
     /// `total` contacts at `rate` per second from time 0, every one of them phone/information.
     Flat {
         rate: f64,
@@ -204,7 +204,7 @@ impl Plan {
     ) -> Result<Plan, LoadgenError> {
         let mut plan = Plan::header(scenario, profile, opts)?;
         let contacts = scenario_contacts(scenario, opts, plan.window_start_us, plan.window_end_us);
-        let source = streamed.then(|| ContactSource::Scenario(scenario.clone()));
+        let source = streamed.then(|| ContactSource::Scenario(Box::new(scenario.clone())));
         plan.fill(profile, contacts, source);
         Ok(plan)
     }

@@ -285,7 +285,7 @@ impl Conn {
     /// The index of the CRLF ending the line that starts at `pos`, reading as needed.
     async fn line_at(&mut self, pos: usize) -> Result<usize, Failure> {
         loop {
-            if let Some(i) = self.buf.get(pos..).and_then(|b| find_crlf(b)) {
+            if let Some(i) = self.buf.get(pos..).and_then(find_crlf) {
                 return Ok(pos + i);
             }
             if self.buf.len() > pos + MAX_HEAD
