@@ -3,7 +3,8 @@
 # reference (/work/shared/perf-reference/http): nginx pinned to CPU 1, every generator pinned
 # to CPU 0, 50 connections. Prints one line per tool and run: requests completed, requests/s,
 # generator CPU seconds (user + system, getrusage) and CPU microseconds per request; then the
-# cclab dispatch lateness at a fixed 5,000 requests/s.
+# cclab dispatch lateness at a fixed 5,000 requests/s, each run after the lateness floor of a
+# thread that does nothing but sleep to the same deadlines (floor.rs).
 #
 # usage: loadgen/perf/compare.sh [RUNS=3] [SECONDS=10] [RATE=80000]
 #   CCLAB=path/to/cclab (default target/release/cclab), OHA=path/to/oha (default
@@ -72,8 +73,10 @@ print("       planned %d sent %d ok %d; lateness p50 %d us p99 %d us"
       % (t["planned"], t["sent"], t["ok"], l["p50_us"], l["p99_us"]))' "$DIR/cclab.json"
 done
 
-echo "## cclab dispatch lateness at 5,000 requests/s, 20 s, no cap"
+echo "## cclab dispatch lateness at 5,000 requests/s, 20 s, no cap; the machine's floor"
+rustc -O -o "$DIR/floor" "$HERE/floor.rs"
 for run in $(seq "$RUNS"); do
+    taskset -c 0 "$DIR/floor"
     $CPU "$CCLAB" loadgen run --rate 5000 --duration 20s --profile "$HERE/nginx.toml" \
         --target "$URL" --progress never --out "$DIR/late.json" > /dev/null 2> "$DIR/cpu.json" || true
     python3 -c '

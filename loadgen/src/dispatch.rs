@@ -559,8 +559,10 @@ impl Setup {
     /// request task. Tasks still running at the end (after the grace period) are dropped with
     /// the task set, and each records itself as cancelled or dropped.
     fn run(self) -> Result<DispatchEnd, LoadgenError> {
+        // I/O and time only: the signal and process drivers would be polled at every turn.
         let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+            .enable_io()
+            .enable_time()
             .build()
             .map_err(|e| LoadgenError::Options(format!("cannot start the dispatcher: {e}")))?;
         let engine = Arc::new(Engine {

@@ -170,8 +170,9 @@ pub struct Timed {
 fn journey_stream(seed: u64, id: u64) -> Stream {
     // The Marks purpose with a key of our own: the scenario crate keys its mark streams by
     // component index, which never equals this hash-derived key.
-    let key =
-        rng::key_of("cclab-loadgen/journey").wrapping_add(id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| rng::key_of("cclab-loadgen/journey"));
+    let key = base.wrapping_add(id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     rng::substream(seed, Purpose::Marks, key)
 }
 
