@@ -21,7 +21,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 DIR=$(mktemp -d /tmp/cclab-perf.XXXXXX)
 chmod 755 "$DIR"  # nginx workers must read www/
 bash "$REF/start_nginx.sh" "$PORT" "$DIR" 1 > "$DIR/nginx.log"
-trap 'bash "$REF/stop_nginx.sh" "$DIR" > /dev/null' EXIT
+trap 'bash "$REF/stop_nginx.sh" "$DIR" > /dev/null; rm -rf "$DIR"' EXIT
 URL=http://127.0.0.1:$PORT
 CPU="taskset -c 0 python3 $HERE/cpu.py"
 

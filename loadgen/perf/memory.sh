@@ -21,7 +21,7 @@ DIR=$(mktemp -d /tmp/cclab-mem.XXXXXX)
 mkdir -p "$DIR/tmp"
 sed -e "s#@DIR@#$DIR#g" -e "s#@PORT@#$PORT#g" "$HERE/api-stub.conf.in" > "$DIR/nginx.conf"
 taskset -c 1 nginx -c "$DIR/nginx.conf" -p "$DIR/"
-trap 'kill -QUIT "$(cat "$DIR/nginx.pid")"' EXIT
+trap 'kill -QUIT "$(cat "$DIR/nginx.pid")"; sleep 0.5; rm -rf "$DIR"' EXIT
 sleep 0.5
 
 "$CCLAB" loadgen plan "$SCENARIO" --from "$FROM" --to "$TO" --scale "$SCALE" --speedup "$SPEEDUP"
