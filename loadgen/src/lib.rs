@@ -9,10 +9,12 @@
 //!   happens relative to its parent (delay, probability, repeats, exclusive choices).
 //! - [`plan`]: scenario + seed + options -> a sorted, deterministic plan of timed steps; each
 //!   contact is one journey (intake, status checks, operator steps...). `--shard I/N` keeps a
-//!   disjoint share of the contacts, so a journey stays on one worker.
-//! - [`dispatch`]: one dispatcher task sleeping to absolute deadlines sends every step at its
-//!   planned time whatever happened to earlier ones (open loop), on tokio + hyper keep-alive
-//!   pools, with timeouts and an in-flight cap (queue or drop).
+//!   disjoint share of the contacts, so a journey stays on one worker. Runs stream the plan
+//!   (generated in time order as the run goes), so memory does not grow with its length.
+//! - [`dispatch`]: one scheduler sleeping to absolute deadlines sends every step at its
+//!   planned time whatever happened to earlier ones (open loop), on a thread and a
+//!   current-thread tokio runtime of its own, through a lean HTTP/1.1 client over keep-alive
+//!   connections, with timeouts and an in-flight cap (queue or drop).
 //! - [`record`]: per step, three HdrHistograms: latency from the intended send time (free of
 //!   coordinated omission), service time from the actual send, the dispatcher's lateness; and
 //!   counts that obey `planned = sent + dropped`, `sent = ok + errors by kind`.
@@ -32,7 +34,7 @@ pub mod record;
 pub mod report;
 pub mod threshold;
 
-pub use dispatch::{DispatcherMode, Policy, RunOptions, RunOutcome, run};
+pub use dispatch::{Policy, RunOptions, RunOutcome, run};
 pub use error::LoadgenError;
 pub use plan::{Plan, PlanOptions, Shard};
 pub use profile::Profile;

@@ -11,6 +11,14 @@
 //! `(at - window start) / speedup`. Steps falling after the window's end (or after the
 //! `duration` cap, in scenario time) are left out and counted in `beyond_window`. Low rates are
 //! exact: the plan is a fixed list, so any window of it sends exactly what it lists.
+//!
+//! A plan is either *stored* ([`Plan::compile`], [`Plan::flat`]: every step in memory, for
+//! dry runs and tests) or *streamed* ([`Plan::compile_streamed`], [`Plan::flat_streamed`]: only
+//! the counts are kept, and [`Plan::stream`] regenerates the steps in time order while the run
+//! goes on). Both give the very same steps in the very same order, since they share one
+//! generator: contacts come in arrival order, each journey is drawn when its contact arrives,
+//! and a heap holds the journeys' later steps until their time. Memory is then bounded by the
+//! steps still ahead of open journeys, not by the length of the scenario.
 
 use crate::LoadgenError;
 use crate::profile::Profile;
@@ -18,6 +26,9 @@ use cclab_scenarios::rng::{self, Purpose, Stream};
 use cclab_scenarios::{Arrivals, Channel, RequestType, Scenario};
 use chrono::{DateTime, SecondsFormat};
 use chrono_tz::Tz;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A disjoint share of the contacts: those whose id is `index` modulo `count`.
@@ -66,7 +77,7 @@ pub struct PlanOptions {
 }
 
 /// One contact of the plan.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanContact {
     pub id: u64,
     pub at_us: u64,
@@ -112,6 +123,46 @@ pub struct Plan {
     pub planned_by_step: Vec<u64>,
     /// Journey steps left out because they fall after the window's end, by profile step.
     pub beyond_window_by_step: Vec<u64>,
+    /// How [`Plan::stream`] produces the steps.
+    source: Source,
+}
+
+/// Where a plan's steps come from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// `steps` and `contacts` hold everything.
+    Stored,
+    /// Regenerated on demand from the scenario (or a flat rate) and the profile's timing.
+    Streamed(Arc<Recipe>),
+}
+
+/// What a streamed plan regenerates its steps from.
+#[derive(Debug)]
+struct Recipe {
+    contacts: ContactSource,
+    profile: Profile,
+}
+
+#[derive(Debug)]
+enum ContactSource {
+    Scenario(Box<Scenario>),
+    /// `total` contacts at `rate` per second from time 0, every one of them phone/information.
+    Flat {
+        rate: f64,
+        total: u64,
+    },
+}
+
+/// One planned request as the dispatcher sees it: the step and its contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timed {
+    /// Scenario microseconds since the scenario start.
+    pub at_us: u64,
+    pub contact: PlanContact,
+    /// Index into the profile's steps.
+    pub step: u16,
+    /// Occurrence of a repeating step, from 0.
+    pub repeat: u16,
 }
 
 /// The substream of contact `id`'s journey timings. Keyed by the contact id alone, so a
@@ -119,14 +170,67 @@ pub struct Plan {
 fn journey_stream(seed: u64, id: u64) -> Stream {
     // The Marks purpose with a key of our own: the scenario crate keys its mark streams by
     // component index, which never equals this hash-derived key.
-    let key =
-        rng::key_of("cclab-loadgen/journey").wrapping_add(id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| rng::key_of("cclab-loadgen/journey"));
+    let key = base.wrapping_add(id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     rng::substream(seed, Purpose::Marks, key)
 }
 
 impl Plan {
-    /// Compiles the plan of `scenario` for `profile` with `opts`.
+    /// Compiles the plan of `scenario` for `profile` with `opts`, every step in memory.
     pub fn compile(
+        scenario: &Scenario,
+        profile: &Profile,
+        opts: &PlanOptions,
+    ) -> Result<Plan, LoadgenError> {
+        Plan::of_scenario(scenario, profile, opts, false)
+    }
+
+    /// The same plan as [`Plan::compile`], streamed: only the counts are computed now (one pass
+    /// of the generator, nothing kept), and [`Plan::stream`] regenerates the steps during the
+    /// run, so a plan of weeks at a high rate runs in bounded memory.
+    pub fn compile_streamed(
+        scenario: &Scenario,
+        profile: &Profile,
+        opts: &PlanOptions,
+    ) -> Result<Plan, LoadgenError> {
+        Plan::of_scenario(scenario, profile, opts, true)
+    }
+
+    fn of_scenario(
+        scenario: &Scenario,
+        profile: &Profile,
+        opts: &PlanOptions,
+        streamed: bool,
+    ) -> Result<Plan, LoadgenError> {
+        let mut plan = Plan::header(scenario, profile, opts)?;
+        let contacts = scenario_contacts(scenario, opts, plan.window_start_us, plan.window_end_us);
+        let source = streamed.then(|| ContactSource::Scenario(Box::new(scenario.clone())));
+        plan.fill(profile, contacts, source);
+        Ok(plan)
+    }
+
+    /// Stores every step, or with a `source` counts them and keeps the recipe to stream them.
+    fn fill(
+        &mut self,
+        profile: &Profile,
+        contacts: impl Iterator<Item = PlanContact>,
+        source: Option<ContactSource>,
+    ) {
+        match source {
+            None => self.store(profile, contacts),
+            Some(contacts_again) => {
+                self.count(profile, contacts);
+                self.source = Source::Streamed(Arc::new(Recipe {
+                    contacts: contacts_again,
+                    profile: profile.clone(),
+                }));
+            }
+        }
+    }
+
+    /// The header of a plan (window, names, zero counts) with no steps yet.
+    fn header(
         scenario: &Scenario,
         profile: &Profile,
         opts: &PlanOptions,
@@ -159,7 +263,7 @@ impl Plan {
             )));
         }
         let n = profile.steps.len();
-        let mut plan = Plan {
+        Ok(Plan {
             scenario: scenario.name.clone(),
             scenario_source: scenario.source.clone(),
             seed: opts.seed,
@@ -175,31 +279,12 @@ impl Plan {
             steps: Vec::new(),
             planned_by_step: vec![0; n],
             beyond_window_by_step: vec![0; n],
-        };
-        let mut scratch = Journey::new(n);
-        for c in Arrivals::new(scenario, opts.seed, opts.scale) {
-            if c.at_us >= to {
-                break;
-            }
-            if c.at_us < from || !opts.shard.owns(c.id) {
-                continue;
-            }
-            plan.add_contact(
-                profile,
-                &mut scratch,
-                c.id,
-                c.at_us,
-                c.channel,
-                c.rtype,
-                c.event,
-            );
-        }
-        plan.steps.sort_unstable();
-        Ok(plan)
+            source: Source::Stored,
+        })
     }
 
     /// A flat plan for benchmarks: `rate` contacts per second for `duration`, each a journey
-    /// of the profile (`speedup` 1, scenario time = run time).
+    /// of the profile (`speedup` 1, scenario time = run time), every step in memory.
     pub fn flat(
         profile: &Profile,
         rate: f64,
@@ -207,6 +292,40 @@ impl Plan {
         seed: u64,
         shard: Shard,
     ) -> Result<Plan, LoadgenError> {
+        Plan::flat_plan(profile, rate, duration, (seed, shard), false)
+    }
+
+    /// [`Plan::flat`], streamed (see [`Plan::compile_streamed`]).
+    pub fn flat_streamed(
+        profile: &Profile,
+        rate: f64,
+        duration: Duration,
+        seed: u64,
+        shard: Shard,
+    ) -> Result<Plan, LoadgenError> {
+        Plan::flat_plan(profile, rate, duration, (seed, shard), true)
+    }
+
+    fn flat_plan(
+        profile: &Profile,
+        rate: f64,
+        duration: Duration,
+        (seed, shard): (u64, Shard),
+        streamed: bool,
+    ) -> Result<Plan, LoadgenError> {
+        let (mut plan, total) = Plan::flat_header(profile, rate, duration, seed, shard)?;
+        let source = streamed.then_some(ContactSource::Flat { rate, total });
+        plan.fill(profile, flat_contacts(rate, total, shard), source);
+        Ok(plan)
+    }
+
+    fn flat_header(
+        profile: &Profile,
+        rate: f64,
+        duration: Duration,
+        seed: u64,
+        shard: Shard,
+    ) -> Result<(Plan, u64), LoadgenError> {
         if !(rate.is_finite() && rate > 0.0) {
             return Err(LoadgenError::Options(format!(
                 "--rate must be > 0, got {rate}"
@@ -215,7 +334,7 @@ impl Plan {
         let n = profile.steps.len();
         let end_us = (duration.as_secs_f64() * 1e6) as u64;
         let start = chrono::Utc::now().with_timezone(&chrono_tz::UTC);
-        let mut plan = Plan {
+        let plan = Plan {
             scenario: format!("flat-{rate}/s"),
             scenario_source: "--rate".into(),
             seed,
@@ -231,63 +350,104 @@ impl Plan {
             steps: Vec::new(),
             planned_by_step: vec![0; n],
             beyond_window_by_step: vec![0; n],
+            source: Source::Stored,
         };
-        let mut scratch = Journey::new(n);
-        let total = (duration.as_secs_f64() * rate).floor() as u64;
-        for id in (0..total).filter(|id| shard.owns(*id)) {
-            let at = (id as f64 * 1e6 / rate) as u64;
-            plan.add_contact(
-                profile,
-                &mut scratch,
-                id,
-                at,
-                Channel::Phone,
-                RequestType::Information,
-                None,
-            );
-        }
-        plan.steps.sort_unstable();
-        Ok(plan)
+        Ok((plan, (duration.as_secs_f64() * rate).floor() as u64))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn add_contact(
-        &mut self,
-        profile: &Profile,
-        j: &mut Journey,
-        id: u64,
-        at_us: u64,
-        channel: Channel,
-        rtype: RequestType,
-        event: Option<u16>,
-    ) {
-        let idx = u32::try_from(self.contacts.len()).expect("fewer than 2^32 contacts per plan");
-        j.draw(profile, self.seed, id, at_us);
-        let mut count = 0u32;
-        for (s, times) in j.times.iter().enumerate() {
-            for (r, &t) in times.iter().enumerate() {
-                if t >= self.window_end_us {
-                    self.beyond_window_by_step[s] += 1;
-                    continue;
-                }
-                self.planned_by_step[s] += 1;
-                count += 1;
+    /// Draws every contact's journey and keeps all the steps, sorted.
+    fn store(&mut self, profile: &Profile, contacts: impl Iterator<Item = PlanContact>) {
+        let mut scratch = Journey::new(profile.steps.len());
+        for mut c in contacts {
+            let idx =
+                u32::try_from(self.contacts.len()).expect("fewer than 2^32 contacts per plan");
+            scratch.draw(profile, self.seed, c.id, c.at_us);
+            c.steps = self.tally(&scratch);
+            for (s, r, t) in scratch.steps(self.window_end_us) {
                 self.steps.push(PlannedStep {
                     at_us: t,
                     contact: idx,
-                    step: s as u16,
-                    repeat: r as u16,
+                    step: s,
+                    repeat: r,
                 });
             }
+            self.contacts.push(c);
         }
-        self.contacts.push(PlanContact {
-            id,
-            at_us,
-            channel,
-            rtype,
-            event,
-            steps: count,
-        });
+        self.steps.sort_unstable();
+    }
+
+    /// Draws every contact's journey and keeps only the counts.
+    fn count(&mut self, profile: &Profile, contacts: impl Iterator<Item = PlanContact>) {
+        let mut scratch = Journey::new(profile.steps.len());
+        for c in contacts {
+            scratch.draw(profile, self.seed, c.id, c.at_us);
+            self.tally(&scratch);
+        }
+    }
+
+    /// Adds a drawn journey to the planned and beyond-window counts; returns its planned steps.
+    fn tally(&mut self, j: &Journey) -> u32 {
+        let mut count = 0;
+        for (s, times) in j.times.iter().enumerate() {
+            let inside = times.iter().filter(|&&t| t < self.window_end_us).count();
+            self.planned_by_step[s] += inside as u64;
+            self.beyond_window_by_step[s] += (times.len() - inside) as u64;
+            count += inside as u32;
+        }
+        count
+    }
+
+    /// Whether the steps are regenerated during the run rather than held in memory.
+    pub fn is_streamed(&self) -> bool {
+        matches!(self.source, Source::Streamed(_))
+    }
+
+    /// Every planned request in time order (then contact, step, repeat), with its contact.
+    /// A stored plan reads its list; a streamed one draws the journeys as their contacts
+    /// arrive, holding only the steps of journeys still open.
+    pub fn stream(&self) -> PlanStream<'_> {
+        match &self.source {
+            Source::Stored => PlanStream::Stored {
+                plan: self,
+                next: 0,
+            },
+            Source::Streamed(recipe) => {
+                let contacts: Box<dyn Iterator<Item = PlanContact> + '_> = match &recipe.contacts {
+                    ContactSource::Scenario(sc) => {
+                        let opts = PlanOptions {
+                            seed: self.seed,
+                            scale: self.scale,
+                            speedup: self.speedup,
+                            from_us: None,
+                            to_us: None,
+                            duration: None,
+                            shard: self.shard,
+                        };
+                        Box::new(scenario_contacts(
+                            sc,
+                            &opts,
+                            self.window_start_us,
+                            self.window_end_us,
+                        ))
+                    }
+                    ContactSource::Flat { rate, total } => {
+                        Box::new(flat_contacts(*rate, *total, self.shard))
+                    }
+                };
+                let mut live = Live {
+                    window_end_us: self.window_end_us,
+                    seed: self.seed,
+                    profile: &recipe.profile,
+                    contacts,
+                    lookahead: None,
+                    heap: BinaryHeap::new(),
+                    scratch: Journey::new(recipe.profile.steps.len()),
+                    seq: 0,
+                };
+                live.lookahead = live.contacts.next();
+                PlanStream::Live(Box::new(live))
+            }
+        }
     }
 
     /// Run-time offset of scenario time `at_us`, in nanoseconds since the run start.
@@ -302,7 +462,7 @@ impl Plan {
 
     /// Total planned requests.
     pub fn planned(&self) -> u64 {
-        self.steps.len() as u64
+        self.planned_by_step.iter().sum()
     }
 
     /// The event tag of a contact (empty for ordinary demand).
@@ -331,8 +491,8 @@ impl Plan {
             "request_type",
             "event",
         ])?;
-        for ps in &self.steps {
-            let c = &self.contacts[ps.contact as usize];
+        for ps in self.stream() {
+            let c = &ps.contact;
             w.write_record([
                 format!("{:.6}", self.offset_ns(ps.at_us) as f64 / 1e9),
                 self.time_of(ps.at_us),
@@ -352,7 +512,7 @@ impl Plan {
         let width = interval.as_nanos().max(1) as u64;
         let buckets = (self.run_length().as_nanos() as u64).div_ceil(width).max(1) as usize;
         let mut out = vec![vec![0u64; self.step_names.len()]; buckets];
-        for ps in &self.steps {
+        for ps in self.stream() {
             let b = ((self.offset_ns(ps.at_us) / width) as usize).min(buckets - 1);
             out[b][ps.step as usize] += 1;
         }
@@ -384,6 +544,140 @@ impl Plan {
     }
 }
 
+/// The contacts of a scenario admitted to a plan: in the window, owned by the shard.
+fn scenario_contacts<'a>(
+    scenario: &'a Scenario,
+    opts: &PlanOptions,
+    from: u64,
+    to: u64,
+) -> impl Iterator<Item = PlanContact> + 'a {
+    let shard = opts.shard;
+    Arrivals::new(scenario, opts.seed, opts.scale)
+        .take_while(move |c| c.at_us < to)
+        .filter(move |c| c.at_us >= from && shard.owns(c.id))
+        .map(|c| PlanContact {
+            id: c.id,
+            at_us: c.at_us,
+            channel: c.channel,
+            rtype: c.rtype,
+            event: c.event,
+            steps: 0,
+        })
+}
+
+/// The contacts of a flat plan: `total` at `rate` per second from time 0.
+fn flat_contacts(rate: f64, total: u64, shard: Shard) -> impl Iterator<Item = PlanContact> {
+    (0..total)
+        .filter(move |id| shard.owns(*id))
+        .map(move |id| PlanContact {
+            id,
+            at_us: (id as f64 * 1e6 / rate) as u64,
+            channel: Channel::Phone,
+            rtype: RequestType::Information,
+            event: None,
+            steps: 0,
+        })
+}
+
+/// The steps of a plan in time order: read from memory, or generated.
+pub enum PlanStream<'a> {
+    Stored { plan: &'a Plan, next: usize },
+    Live(Box<Live<'a>>),
+}
+
+impl Iterator for PlanStream<'_> {
+    type Item = Timed;
+
+    fn next(&mut self) -> Option<Timed> {
+        match self {
+            PlanStream::Stored { plan, next } => {
+                let ps = plan.steps.get(*next)?;
+                *next += 1;
+                Some(Timed {
+                    at_us: ps.at_us,
+                    contact: plan.contacts[ps.contact as usize],
+                    step: ps.step,
+                    repeat: ps.repeat,
+                })
+            }
+            PlanStream::Live(live) => live.next(),
+        }
+    }
+}
+
+/// The generator of a streamed plan. Contacts arrive in time order and a journey's steps are
+/// never earlier than its contact's arrival, so a queued step whose time is not after the next
+/// contact's arrival can go: nothing still to be drawn comes before it.
+pub struct Live<'a> {
+    window_end_us: u64,
+    seed: u64,
+    profile: &'a Profile,
+    contacts: Box<dyn Iterator<Item = PlanContact> + 'a>,
+    /// The next contact, not drawn yet.
+    lookahead: Option<PlanContact>,
+    heap: BinaryHeap<Reverse<Queued>>,
+    scratch: Journey,
+    /// Admission order of contacts: the tie-break after time, as in a stored plan.
+    seq: u64,
+}
+
+impl Live<'_> {
+    fn next(&mut self) -> Option<Timed> {
+        loop {
+            let top_ready = match (self.heap.peek(), &self.lookahead) {
+                (Some(Reverse(top)), Some(c)) => top.at_us <= c.at_us,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if top_ready {
+                let q = self.heap.pop().expect("peeked").0;
+                return Some(Timed {
+                    at_us: q.at_us,
+                    contact: q.contact,
+                    step: q.step,
+                    repeat: q.repeat,
+                });
+            }
+            let mut c = self.lookahead.take()?;
+            self.lookahead = self.contacts.next();
+            self.scratch.draw(self.profile, self.seed, c.id, c.at_us);
+            c.steps = self.scratch.steps(self.window_end_us).count() as u32;
+            for (step, repeat, at_us) in self.scratch.steps(self.window_end_us) {
+                self.heap.push(Reverse(Queued {
+                    at_us,
+                    seq: self.seq,
+                    step,
+                    repeat,
+                    contact: c,
+                }));
+            }
+            self.seq += 1;
+        }
+    }
+}
+
+/// A step waiting in the generator's heap, ordered like [`PlannedStep`].
+#[derive(Debug, PartialEq, Eq)]
+struct Queued {
+    at_us: u64,
+    seq: u64,
+    step: u16,
+    repeat: u16,
+    contact: PlanContact,
+}
+
+impl Ord for Queued {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at_us, self.seq, self.step, self.repeat).cmp(&(o.at_us, o.seq, o.step, o.repeat))
+    }
+}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
 /// Scratch space for one journey's draws: occurrence times by step.
 struct Journey {
     times: Vec<Vec<u64>>,
@@ -397,6 +691,16 @@ impl Journey {
             times: vec![Vec::new(); n],
             chosen: Vec::new(),
         }
+    }
+
+    /// The drawn steps before the window's end: (step, repeat, time).
+    fn steps(&self, end_us: u64) -> impl Iterator<Item = (u16, u16, u64)> + '_ {
+        self.times.iter().enumerate().flat_map(move |(s, ts)| {
+            ts.iter()
+                .enumerate()
+                .filter(move |(_, t)| **t < end_us)
+                .map(move |(r, &t)| (s as u16, r as u16, t))
+        })
     }
 
     /// Draws the journey of contact `id` arriving at `at_us`, step by step in profile order,

@@ -170,19 +170,15 @@ pub struct RunArgs {
     /// After Ctrl-C, how long requests in flight may take before they are cancelled.
     #[arg(long, value_parser = duration, default_value = "5s")]
     pub grace: Duration,
-    /// Worker threads of the async runtime (default: one per core).
+    /// Worker threads of the auxiliary runtime (Ctrl-C, progress, reconciliation; default: one
+    /// per core). The dispatcher and every request run on one thread of their own.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// The dispatcher sleeps with the OS timer (about 50 us of slack); with a spin it wakes this
-    /// long before each deadline and yields the CPU in a loop until it passes: less lateness,
-    /// more CPU.
+    /// The dispatcher sleeps to each deadline on a precise timer (a timerfd on Linux: a few
+    /// microseconds late); with a spin it wakes this long before and yields in a loop until the
+    /// deadline passes: a little less lateness, much more CPU.
     #[arg(long, value_parser = duration, default_value = "0s")]
     pub spin: Duration,
-    /// Where the dispatcher runs: `thread` (its own OS thread and timer: microsecond
-    /// lateness) or `task` (a task on the runtime, tokio's millisecond timer: the least CPU per
-    /// request, for the highest rates).
-    #[arg(long, value_enum, default_value_t = DispatcherArg::Thread)]
-    pub dispatcher: DispatcherArg,
     /// Live progress on stderr: `auto` (only on a terminal), `always` or `never`.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -232,12 +228,6 @@ pub struct MergeArgs {
 pub enum OnCap {
     Queue,
     Drop,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DispatcherArg {
-    Thread,
-    Task,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -325,10 +315,12 @@ fn local_time(flag: &str, s: &str, sc: &Scenario, end_of_day: bool) -> anyhow::R
 
 /// Compiles the plan and loads the profile.
 /// `defaults` fill variables the user did not set; `overrides` replace them.
+/// A run streams the plan (bounded memory however long the scenario); a dry run stores it.
 fn compile(
     sel: &PlanSelect,
     defaults: &[(String, String)],
     overrides: &[(String, String)],
+    streamed: bool,
 ) -> anyhow::Result<(Plan, Profile)> {
     let mut vars = parse_vars(&sel.vars)?;
     for (k, v) in defaults {
@@ -349,10 +341,13 @@ fn compile(
         if sel.scenario.is_some() {
             bail!("give a scenario or --rate, not both");
         }
-        return Ok((
-            Plan::flat(&profile, rate, d, sel.seed.unwrap_or(1), shard)?,
-            profile,
-        ));
+        let seed = sel.seed.unwrap_or(1);
+        let plan = if streamed {
+            Plan::flat_streamed(&profile, rate, d, seed, shard)?
+        } else {
+            Plan::flat(&profile, rate, d, seed, shard)?
+        };
+        return Ok((plan, profile));
     }
     let Some(name) = &sel.scenario else {
         bail!("which scenario? give a shipped name (see `cclab scenarios list`) or a TOML path");
@@ -375,7 +370,11 @@ fn compile(
         duration: sel.duration,
         shard,
     };
-    let plan = Plan::compile(&sc, &profile, &opts)?;
+    let plan = if streamed {
+        Plan::compile_streamed(&sc, &profile, &opts)?
+    } else {
+        Plan::compile(&sc, &profile, &opts)?
+    };
     Ok((plan, profile))
 }
 
@@ -385,7 +384,7 @@ fn dry_vars() -> Vec<(String, String)> {
 }
 
 fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (plan, _profile) = compile(&args.plan, &dry_vars(), &[])?;
+    let (plan, _profile) = compile(&args.plan, &dry_vars(), &[], false)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
@@ -540,7 +539,7 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|t| ("operator_token".to_string(), t.clone()))
         .collect();
-    let (plan, profile) = compile(&args.plan, &[], &overrides)?;
+    let (plan, profile) = compile(&args.plan, &[], &overrides, true)?;
     let steps: Vec<String> = plan.step_names.clone();
     let thresholds = args
         .thresholds
@@ -577,10 +576,6 @@ async fn run_load_async(args: RunArgs) -> anyhow::Result<ExitCode> {
         start_at,
         spin: args.spin,
         progress,
-        dispatcher: match args.dispatcher {
-            DispatcherArg::Thread => cclab_loadgen::DispatcherMode::Thread,
-            DispatcherArg::Task => cclab_loadgen::DispatcherMode::Task,
-        },
     };
     let reconcile = profile
         .reconcile

@@ -185,3 +185,40 @@ fn journeys_follow_the_profile() {
         }
     }
 }
+
+#[test]
+fn a_streamed_plan_gives_the_stored_plan_step_for_step() {
+    let sc = cclab_scenarios::load("uars-reentry-2011").unwrap();
+    let prof = reference();
+    for o in [
+        opts(),
+        PlanOptions {
+            from_us: Some(48 * 3_600_000_000),
+            to_us: Some(60 * 3_600_000_000),
+            shard: Shard { index: 1, count: 3 },
+            ..opts()
+        },
+    ] {
+        let stored = Plan::compile(&sc, &prof, &o).unwrap();
+        let streamed = Plan::compile_streamed(&sc, &prof, &o).unwrap();
+        assert!(streamed.is_streamed() && !stored.is_streamed());
+        assert!(streamed.steps.is_empty() && streamed.contacts.is_empty());
+        assert_eq!(streamed.planned_by_step, stored.planned_by_step);
+        assert_eq!(streamed.beyond_window_by_step, stored.beyond_window_by_step);
+        let a: Vec<_> = stored.stream().collect();
+        let b: Vec<_> = streamed.stream().collect();
+        assert_eq!(a.len() as u64, stored.planned());
+        assert_eq!(a, b);
+        assert_eq!(
+            stored.rates(Duration::from_secs(1)),
+            streamed.rates(Duration::from_secs(1))
+        );
+    }
+    let flat = Plan::flat(&prof, 50.0, Duration::from_secs(20), 3, Shard::WHOLE).unwrap();
+    let flat_s =
+        Plan::flat_streamed(&prof, 50.0, Duration::from_secs(20), 3, Shard::WHOLE).unwrap();
+    assert_eq!(
+        flat.stream().collect::<Vec<_>>(),
+        flat_s.stream().collect::<Vec<_>>()
+    );
+}
