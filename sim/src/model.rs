@@ -74,44 +74,31 @@ struct Slot {
     waiting: bool,
 }
 
-/// Cumulative working-day time (Mon-Fri, not holidays) at the start of each day, for response
-/// targets and back-office research measured in working days.
+/// Cumulative working time at the start of each day, for response targets and back-office
+/// research measured in working days: each day contributes its window (the whole of a working
+/// day, or the back office's office hours; nothing on days off).
 struct WorkClock {
     starts: Vec<u64>,
     ends: Vec<u64>,
-    working: Vec<bool>,
     cum: Vec<f64>,
+    /// The length of one working day in this clock's time, microseconds (the office hours,
+    /// or 24 hours).
+    day_us: f64,
 }
 
 impl WorkClock {
-    fn new(s: &Scenario) -> Self {
-        let starts: Vec<u64> = s
-            .calendar
-            .days
-            .iter()
-            .map(|d| (d.start_h * 3.6e9) as u64)
-            .collect();
-        let ends: Vec<u64> = s
-            .calendar
-            .days
-            .iter()
-            .map(|d| (d.end_h * 3.6e9) as u64)
-            .collect();
-        let working: Vec<bool> = s.calendar.days.iter().map(|d| d.working).collect();
+    fn new(windows: &[(u64, u64)], day_us: f64) -> Self {
+        let starts: Vec<u64> = windows.iter().map(|w| w.0).collect();
+        let ends: Vec<u64> = windows.iter().map(|w| w.1).collect();
         let mut cum = vec![0.0];
         for i in 0..starts.len() {
-            let len = if working[i] {
-                (ends[i] - starts[i]) as f64
-            } else {
-                0.0
-            };
-            cum.push(cum[i] + len);
+            cum.push(cum[i] + (ends[i] - starts[i]) as f64);
         }
         WorkClock {
             starts,
             ends,
-            working,
             cum,
+            day_us,
         }
     }
 
@@ -121,16 +108,15 @@ impl WorkClock {
         if i >= self.starts.len() {
             return self.cum[self.starts.len()];
         }
-        let part = if self.working[i] {
-            t.saturating_sub(self.starts[i]) as f64
-        } else {
-            0.0
-        };
-        self.cum[i] + part
+        let part = t.clamp(self.starts[i], self.ends[i]) - self.starts[i];
+        self.cum[i] + part as f64
     }
 
     /// The instant when `work` working microseconds have passed after `t`, if in the horizon.
     fn after(&self, t: u64, work: f64) -> Option<u64> {
+        if work <= 0.0 {
+            return Some(t);
+        }
         let target = self.at(t) + work;
         let i = self.cum.partition_point(|&c| c < target);
         if i == 0 || i > self.starts.len() {
@@ -223,6 +209,8 @@ pub struct Model<'a> {
     /// `day_ends[next_day]`, or `u64::MAX` after the last day.
     next_day_end: u64,
     work: WorkClock,
+    /// The back office's clock: its office hours on working days.
+    bo_work: WorkClock,
     // State.
     on_duty: u32,
     busy: u32,
@@ -310,7 +298,14 @@ impl<'a> Model<'a> {
                 .days
                 .first()
                 .map_or(u64::MAX, |d| (d.end_h * 3.6e9) as u64),
-            work: WorkClock::new(s),
+            work: WorkClock::new(&crate::plan::office_windows(s, None), 86_400.0 * US),
+            bo_work: match &plan.back_office {
+                Some(bo) => WorkClock::new(
+                    &bo.windows,
+                    bo.hours.map_or(86_400.0, |(a, b)| f64::from(b - a) * 60.0) * US,
+                ),
+                None => WorkClock::new(&[], 86_400.0 * US),
+            },
             on_duty: 0,
             busy: 0,
             busy_calls: 0,
@@ -808,8 +803,8 @@ impl<'a> Model<'a> {
     /// ends past the horizon stays queued: `finish` counts it as open.
     fn close_after(&mut self, now: u64, who: Who, days: f64, held: bool) {
         let t = self
-            .work
-            .after(now, days * 86_400.0 * US)
+            .bo_work
+            .after(now, days * self.bo_work.day_us)
             .unwrap_or(self.horizon);
         self.sched
             .schedule_at(SimTime(t.max(now)), Ev::BoDone(who, held));
@@ -862,6 +857,50 @@ impl<'a> Model<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Office hours 09:00-18:00: research time advances only inside the windows, a working day
+    /// of research is nine office hours, and every completion falls inside a window.
+    #[test]
+    fn the_back_office_clock_runs_in_office_hours() {
+        let s = cclab_scenarios::load("ordinary-week").expect("library");
+        let windows = crate::plan::office_windows(&s, Some((9 * 60, 18 * 60)));
+        let day_us = 9.0 * 3600.0 * US;
+        let clock = WorkClock::new(&windows, day_us);
+        let open: Vec<&(u64, u64)> = windows.iter().filter(|w| w.1 > w.0).collect();
+        assert!(open.len() >= 5, "working days in an ordinary week");
+        for w in &open {
+            assert_eq!(w.1 - w.0, 9 * 3_600_000_000, "nine office hours");
+        }
+        // One working day from an opening ends at that day's close; one and a half ends four
+        // and a half office hours into the next office day.
+        let first = open[0];
+        assert_eq!(clock.after(first.0, day_us), Some(first.1));
+        let next = open[1];
+        assert_eq!(
+            clock.after(first.0, 1.5 * day_us),
+            Some(next.0 + (4.5 * 3600.0 * US) as u64)
+        );
+        // From the evening (after the close), work starts at the next opening.
+        assert_eq!(
+            clock.after(first.1 + 3_600_000_000, 3600.0 * US),
+            Some(next.0 + 3_600_000_000)
+        );
+        // Any amount of work ends inside a window.
+        for k in 1..200u64 {
+            let end = clock.after(first.0 + k * 7_919_000_000, k as f64 * 0.37 * day_us);
+            if let Some(t) = end {
+                assert!(
+                    windows.iter().any(|w| w.0 <= t && t <= w.1),
+                    "completion at {t} outside office hours"
+                );
+            }
+        }
+        // Without office hours the day is 24 hours of each working day.
+        let whole = crate::plan::office_windows(&s, None);
+        let all = WorkClock::new(&whole, 86_400.0 * US);
+        let w = whole.iter().find(|w| w.1 > w.0).expect("a working day");
+        assert_eq!(all.after(w.0, 86_400.0 * US), Some(w.1));
+    }
 
     /// The census is recorded on the slow path of `advance`: the statistics must not notice,
     /// and each interval's census must cover its whole length.

@@ -198,6 +198,16 @@ pub struct RawBackOffice {
     #[serde(default)]
     pub stall_probability: RawPerType<f64>,
     pub stall: Option<RawDist>,
+    /// Referents' office hours on working days, local: research advances only then, so a
+    /// working day of research is one office day. Default: the whole working day.
+    pub hours: Option<RawHours>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHours {
+    pub start: String,
+    pub end: String,
 }
 
 /// Where a call that finds the line closed goes.
@@ -226,6 +236,13 @@ pub struct BackOffice {
     pub research: Dist,
     pub stall_probability: [f64; 5],
     pub stall: Dist,
+    /// Office hours (start, end) as local times of day: the `[start, end)` of a working day
+    /// (microseconds from the scenario start) when research advances, or `None` for the whole
+    /// working day. Resolved against the scenario's calendar, per day.
+    pub hours: Option<(u32, u32)>,
+    /// Per calendar day, the office window in microseconds since the start (empty on days
+    /// off): what the model's research clock runs on.
+    pub windows: Vec<(u64, u64)>,
 }
 
 /// Front-office agents on duty: a step function of time (microseconds since the start).
@@ -463,11 +480,31 @@ impl Plan {
                 if b.referents == 0 {
                     return Err(ctx.err(p("back_office.referents"), "must be at least 1"));
                 }
+                let hours = match &b.hours {
+                    None => None,
+                    Some(h) => {
+                        let start = clock(ctx, &p("back_office.hours.start"), &h.start)?;
+                        let end = clock(ctx, &p("back_office.hours.end"), &h.end)?;
+                        if end <= start {
+                            return Err(ctx.err(
+                                p("back_office.hours"),
+                                format!(
+                                    "end {} must be after start {} (office hours within one day)",
+                                    h.end, h.start
+                                ),
+                            ));
+                        }
+                        Some((start, end))
+                    }
+                };
+                let windows = office_windows(s, hours);
                 Some(BackOffice {
                     capacity: b.referents * b.cases_per_referent.unwrap_or(5).max(1),
                     research,
                     stall_probability,
                     stall,
+                    hours,
+                    windows,
                 })
             }
         };
@@ -549,6 +586,30 @@ fn clock(ctx: &Ctx<'_>, path: &str, s: &str) -> Result<u32, PlanError> {
                 format!("`{s}` is not a time of day; write HH:MM (24:00 for midnight)"),
             )
         })
+}
+
+/// Per calendar day, the working window in microseconds since the start: the whole day, or
+/// `hours` of it, on working days; an empty window on days off. Clipped to the day's part of
+/// the horizon.
+pub fn office_windows(s: &Scenario, hours: Option<(u32, u32)>) -> Vec<(u64, u64)> {
+    s.calendar
+        .days
+        .iter()
+        .map(|d| {
+            let (lo, hi) = ((d.start_h * 3.6e9) as u64, (d.end_h * 3.6e9) as u64);
+            if !d.working {
+                return (lo, lo);
+            }
+            match hours {
+                None => (lo, hi),
+                Some((a, b)) => {
+                    let open = micros_at(s, d.date, a).unwrap_or(lo).clamp(lo, hi);
+                    let close = micros_at(s, d.date, b).unwrap_or(hi).clamp(open, hi);
+                    (open, close)
+                }
+            }
+        })
+        .collect()
 }
 
 fn micros_at(s: &Scenario, date: NaiveDate, minute: u32) -> Option<u64> {

@@ -96,6 +96,34 @@ fn plan_files_and_their_errors() {
         "{err}"
     );
 
+    // Back-office office hours: valid ones run, reversed ones name the field.
+    let bo = "[back_office]\nreferents = 2\nresearch = { exponential = \"2d\" }\n";
+    for (hours, ok) in [
+        ("hours = { start = \"09:00\", end = \"17:00\" }", true),
+        ("hours = { start = \"18:00\", end = \"09:00\" }", false),
+    ] {
+        std::fs::write(
+            &plan,
+            format!("[[shifts]]\nstart = \"08:00\"\nend = \"20:00\"\nagents = 2\n{bo}{hours}\n"),
+        )
+        .expect("write");
+        let o = cclab(&[
+            "simulate",
+            "ordinary-week",
+            "--plan",
+            plan.to_str().expect("utf-8"),
+            "--replications",
+            "2",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        if ok {
+            assert!(o.status.success(), "{err}");
+        } else {
+            assert_eq!(o.status.code(), Some(2));
+            assert!(err.contains("back_office.hours"), "{err}");
+        }
+    }
+
     let o = cclab(&["simulate", "ordinary-week", "--interval", "20m"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--interval"));
