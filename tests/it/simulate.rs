@@ -60,16 +60,20 @@ fn plan_files_and_their_errors() {
         "[[shifts]]\nstart = \"08:00\"\nend = \"20:00\"\nagents = 2\n",
     )
     .expect("write");
-    let o = cclab(&[
-        "simulate",
-        "ordinary-week",
-        "--plan",
-        plan.to_str().expect("utf-8"),
-        "--replications",
-        "2",
-        "--format",
-        "csv",
-    ]);
+    // The ordinary week against the plan file, two replications, as CSV.
+    let run = |plan: &std::path::Path| {
+        cclab(&[
+            "simulate",
+            "ordinary-week",
+            "--plan",
+            plan.to_str().expect("utf-8"),
+            "--replications",
+            "2",
+            "--format",
+            "csv",
+        ])
+    };
+    let o = run(&plan);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let csv = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
@@ -107,14 +111,7 @@ fn plan_files_and_their_errors() {
             format!("[[shifts]]\nstart = \"08:00\"\nend = \"20:00\"\nagents = 2\n{bo}{hours}\n"),
         )
         .expect("write");
-        let o = cclab(&[
-            "simulate",
-            "ordinary-week",
-            "--plan",
-            plan.to_str().expect("utf-8"),
-            "--replications",
-            "2",
-        ]);
+        let o = run(&plan);
         let err = String::from_utf8_lossy(&o.stderr);
         if ok {
             assert!(o.status.success(), "{err}");
