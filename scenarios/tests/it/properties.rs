@@ -35,7 +35,13 @@ fn number() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+    // A fixed seed: CI runs the same 300 cases each time (a random seed once found a
+    // subnormal busyness CV that made the Gamma sampler loop; `rng.rs` tests it now).
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_129),
+        .. ProptestConfig::default()
+    })]
 
     /// Replace one number of a shipped scenario by an arbitrary one.
     #[test]
