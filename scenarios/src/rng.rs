@@ -165,7 +165,13 @@ mod tests {
     #[test]
     fn gamma_with_a_vanishing_cv_returns() {
         let mut rng = substream(3, Purpose::Times, 0);
-        for cv in [1e-7, 1e-30, 1e-160, 1.31858164942517e-309, f64::MIN_POSITIVE] {
+        for cv in [
+            1e-7,
+            1e-30,
+            1e-160,
+            1.31858164942517e-309,
+            f64::MIN_POSITIVE,
+        ] {
             for _ in 0..1000 {
                 let g = gamma_mean_one(&mut rng, cv);
                 assert!((g - 1.0).abs() <= 10.0 * cv, "cv {cv}: {g}");
