@@ -145,15 +145,31 @@ pub fn run(args: ErlangArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn targets(args: &ErlangArgs) -> Vec<Target> {
-    let (percent, threshold_s) = args.target;
+    let mut targets = service_targets(
+        args.target,
+        args.sl_definition,
+        args.max_asa,
+        args.max_abandon,
+    );
+    targets.extend(args.max_occupancy.map(Target::MaxOccupancy));
+    targets
+}
+
+/// The targets of `--target PCT/SECS` under `--sl-definition`, plus `--max-asa` and
+/// `--max-abandon` when given (shared by `erlang` and `staff`).
+pub(super) fn service_targets(
+    (percent, threshold_s): (f64, f64),
+    definition: SlDef,
+    max_asa: Option<f64>,
+    max_abandon: Option<f64>,
+) -> Vec<Target> {
     let mut targets = vec![Target::ServiceLevel {
         fraction: percent / 100.0,
         threshold_s,
-        definition: args.sl_definition.into(),
+        definition: definition.into(),
     }];
-    targets.extend(args.max_asa.map(Target::MaxAsa));
-    targets.extend(args.max_abandon.map(Target::MaxAbandon));
-    targets.extend(args.max_occupancy.map(Target::MaxOccupancy));
+    targets.extend(max_asa.map(Target::MaxAsa));
+    targets.extend(max_abandon.map(Target::MaxAbandon));
     targets
 }
 

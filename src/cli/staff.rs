@@ -6,7 +6,7 @@
 //! hours, h24, or h24 on the days the demand calls for it), runs the methods, and prints a
 //! planner's memo, JSON or CSV.
 
-use super::erlang::{SlDef, parse_duration, parse_share_open, parse_target};
+use super::erlang::{SlDef, parse_duration, parse_share_open, parse_target, service_targets};
 use super::simulate::{resolve_plan, seconds};
 use anyhow::{Context, bail};
 use cclab_scenarios::Scenario;
@@ -286,15 +286,12 @@ pub fn run(args: StaffArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn targets(args: &StaffArgs) -> Vec<Target> {
-    let (percent, threshold_s) = args.target;
-    let mut targets = vec![Target::ServiceLevel {
-        fraction: percent / 100.0,
-        threshold_s,
-        definition: args.sl_definition.into(),
-    }];
-    targets.extend(args.max_asa.map(Target::MaxAsa));
-    targets.extend(args.max_abandon.map(Target::MaxAbandon));
-    targets
+    service_targets(
+        args.target,
+        args.sl_definition,
+        args.max_asa,
+        args.max_abandon,
+    )
 }
 
 /// The shifts covering the requirement, the plan file that runs them, and what it achieved.
