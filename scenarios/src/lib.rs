@@ -173,13 +173,7 @@ impl Scenario {
             let share = event.channels.shares()[ch];
             for term in &event.terms {
                 let types = self.type_mixes[term.types].shares();
-                let first = self.slots.partition_point(|sl| sl.end_h <= term.t0);
-                for slot in &self.slots[first..] {
-                    let m = if term.modulated {
-                        self.propensity[slot.hour as usize]
-                    } else {
-                        1.0
-                    };
+                for (slot, m) in self.term_slots(term) {
                     each_cell(slot.start_h, slot.end_h, &mut |i, a, b| {
                         let v = term.weight * m * term.atom.integral(a - term.t0, b - term.t0);
                         for (k, w) in types.iter().enumerate() {
@@ -190,6 +184,24 @@ impl Scenario {
             }
         }
         out
+    }
+
+    /// The slots from a term's trigger on (those before it are skipped: slots are sorted by
+    /// time), each with the factor the term's rate takes there: the hour's propensity if the
+    /// term is modulated, else 1.
+    pub(crate) fn term_slots<'a>(
+        &'a self,
+        term: &'a Term,
+    ) -> impl Iterator<Item = (&'a model::Slot, f64)> + 'a {
+        let first = self.slots.partition_point(|sl| sl.end_h <= term.t0);
+        self.slots[first..].iter().map(move |slot| {
+            let m = if term.modulated {
+                self.propensity[slot.hour as usize]
+            } else {
+                1.0
+            };
+            (slot, m)
+        })
     }
 
     /// Index of the day with the most expected contacts among `from..=to`.

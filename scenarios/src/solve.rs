@@ -25,14 +25,7 @@ fn integrate(s: &Scenario) -> Integrals {
     let mut by_term: Vec<Vec<f64>> = s.events.iter().map(|e| vec![0.0; e.terms.len()]).collect();
     for (e, event) in s.events.iter().enumerate() {
         for (k, term) in event.terms.iter().enumerate() {
-            // Slots are sorted by time: skip those before the trigger.
-            let first = s.slots.partition_point(|sl| sl.end_h <= term.t0);
-            for slot in &s.slots[first..] {
-                let m = if term.modulated {
-                    s.propensity[slot.hour as usize]
-                } else {
-                    1.0
-                };
+            for (slot, m) in s.term_slots(term) {
                 let v = term.weight
                     * m
                     * term

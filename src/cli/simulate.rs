@@ -248,15 +248,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let sum = run_with_progress(&s, &plan, cfg);
-    write_report(&args.report.html, &s, &plan, &sum, &view)?;
-    emit(
-        &s,
-        &plan,
-        &sum,
-        &view,
-        args.report.format,
-        args.report.out.as_ref(),
-    )
+    report(&args.report, &s, &plan, &sum, &view)
 }
 
 /// Runs the replications, with a progress bar on a terminal only.
@@ -348,15 +340,20 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         args.report.from.as_deref(),
         args.report.to.as_deref(),
     )?;
-    write_report(&args.report.html, &s, &plan, &sum, &view)?;
-    emit(
-        &s,
-        &plan,
-        &sum,
-        &view,
-        args.report.format,
-        args.report.out.as_ref(),
-    )
+    report(&args.report, &s, &plan, &sum, &view)
+}
+
+/// Everything a finished run reports (shared by `simulate` and `merge`): the `--report` and
+/// `--chart` files, then the table, JSON or CSV and the `--out` files.
+fn report(
+    r: &ReportArgs,
+    s: &Scenario,
+    plan: &Plan,
+    sum: &Summary,
+    view: &View,
+) -> anyhow::Result<ExitCode> {
+    write_report(&r.html, s, plan, sum, view)?;
+    emit(s, plan, sum, view, r.format, r.out.as_ref())
 }
 
 /// The `--report` and `--chart` files, if asked for (see `crate::report`).
