@@ -11,7 +11,6 @@
 
 use crate::LoadgenError;
 use hyper::header::HeaderName;
-use std::io;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -80,15 +79,196 @@ pub(crate) struct Reply {
     pub keep_alive: bool,
 }
 
-/// One keep-alive connection and its buffers.
+/// Reads one answer out of the bytes received so far, a piece at a time: the head once, then
+/// the body as it arrives (`Content-Length`, chunked, or up to the end of the stream). The
+/// dispatcher's event loop and the async [`Conn`] both drive it.
+#[derive(Default)]
+pub(crate) struct Reader {
+    frame: Option<Frame>,
+    /// Chunked: where the next chunk-size line starts, and the body decoded so far.
+    chunk_pos: usize,
+    chunked: Vec<u8>,
+    /// The body of a complete answer that is not chunked, as a range of the buffer.
+    body_range: (usize, usize),
+}
+
+impl Reader {
+    /// Forgets the last answer (a new request goes out).
+    pub fn reset(&mut self) {
+        self.frame = None;
+        self.chunk_pos = 0;
+        self.chunked.clear();
+        self.body_range = (0, 0);
+    }
+
+    /// The body of the complete answer in `buf`.
+    pub fn body<'a>(&'a self, buf: &'a [u8]) -> &'a [u8] {
+        match &self.frame {
+            Some(f) if f.chunked => &self.chunked,
+            _ => &buf[self.body_range.0..self.body_range.1],
+        }
+    }
+
+    /// Looks at `buf`, everything received since the request went out; `eof`: the peer has
+    /// closed. `Ok(None)`: more bytes are needed. `head` says the request was a HEAD (no body
+    /// follows); the values of the headers named in `want` go to `got` (same order).
+    pub fn advance(
+        &mut self,
+        buf: &mut Vec<u8>,
+        eof: bool,
+        head: bool,
+        want: &[HeaderName],
+        got: &mut Vec<Option<Arc<str>>>,
+    ) -> Result<Option<Reply>, Failure> {
+        if self.frame.is_none() {
+            match parse_head(buf, head, want, got)? {
+                Some(f) => {
+                    self.chunk_pos = f.head_len;
+                    self.frame = Some(f);
+                }
+                None if eof || buf.len() > MAX_HEAD => return Err(Failure::Transport),
+                None => return Ok(None),
+            }
+        }
+        let f = self.frame.as_ref().expect("frame parsed above");
+        let (status, mut keep_alive) = (f.status, f.keep_alive);
+        if f.chunked {
+            match self.decode_chunks(buf)? {
+                Some(end) => keep_alive &= buf.len() == end,
+                None if eof => return Err(Failure::Transport),
+                None => return Ok(None),
+            }
+        } else if let Some(n) = f.length {
+            let end = f.head_len + n;
+            if buf.len() < end {
+                return if eof {
+                    Err(Failure::Transport)
+                } else {
+                    Ok(None)
+                };
+            }
+            // Anything past the answer was not asked for: do not reuse the connection.
+            keep_alive &= buf.len() == end;
+            self.body_range = (f.head_len, end);
+        } else {
+            // No framing: the body ends with the connection.
+            if !eof {
+                return Ok(None);
+            }
+            keep_alive = false;
+            self.body_range = (f.head_len, buf.len());
+        }
+        Ok(Some(Reply { status, keep_alive }))
+    }
+
+    /// Decodes the chunks complete in `buf` from `chunk_pos` on; the end of the answer once
+    /// the last chunk and the trailers are in.
+    fn decode_chunks(&mut self, buf: &[u8]) -> Result<Option<usize>, Failure> {
+        loop {
+            let pos = self.chunk_pos;
+            let Some(line) = line_end(buf, pos)? else {
+                return Ok(None);
+            };
+            let size_text = buf[pos..line].split(|&b| b == b';').next().unwrap_or(&[]);
+            let size = std::str::from_utf8(size_text)
+                .ok()
+                .and_then(|t| usize::from_str_radix(t.trim(), 16).ok())
+                .ok_or(Failure::Transport)?;
+            let data = line + 2;
+            if size == 0 {
+                // Trailers, up to an empty line.
+                let mut at = data;
+                loop {
+                    let Some(end) = line_end(buf, at)? else {
+                        return Ok(None);
+                    };
+                    if end == at {
+                        return Ok(Some(end + 2));
+                    }
+                    at = end + 2;
+                }
+            }
+            if buf.len() < data + size + 2 {
+                return Ok(None);
+            }
+            self.chunked.extend_from_slice(&buf[data..data + size]);
+            self.chunk_pos = data + size + 2;
+        }
+    }
+}
+
+/// The index of the CRLF ending the line that starts at `pos`; `None` if not in yet.
+fn line_end(buf: &[u8], pos: usize) -> Result<Option<usize>, Failure> {
+    match buf.get(pos..).and_then(find_crlf) {
+        Some(i) => Ok(Some(pos + i)),
+        None if buf.len() > pos + MAX_HEAD => Err(Failure::Transport),
+        None => Ok(None),
+    }
+}
+
+/// Parses the head at the start of `buf`; `None` if incomplete. Interim (1xx) responses are
+/// skipped (drained from `buf`).
+fn parse_head(
+    buf: &mut Vec<u8>,
+    head: bool,
+    want: &[HeaderName],
+    got: &mut Vec<Option<Arc<str>>>,
+) -> Result<Option<Frame>, Failure> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut res = httparse::Response::new(&mut headers);
+        let len = match res.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(Failure::Transport),
+        };
+        let status = res.code.ok_or(Failure::Transport)?;
+        if (100..200).contains(&status) && status != 101 {
+            buf.drain(..len);
+            continue;
+        }
+        let mut f = Frame {
+            head_len: len,
+            status,
+            length: None,
+            chunked: false,
+            keep_alive: res.version == Some(1),
+        };
+        got.clear();
+        got.resize(want.len(), None);
+        for h in res.headers.iter() {
+            let name = h.name;
+            if name.eq_ignore_ascii_case("content-length") {
+                let v = std::str::from_utf8(h.value).map_err(|_| Failure::Transport)?;
+                f.length = Some(v.trim().parse().map_err(|_| Failure::Transport)?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                f.chunked = ends_with_token(h.value, b"chunked");
+            } else if name.eq_ignore_ascii_case("connection") {
+                if contains_token(h.value, b"close") {
+                    f.keep_alive = false;
+                } else if contains_token(h.value, b"keep-alive") {
+                    f.keep_alive = true;
+                }
+            }
+            for (slot, w) in want.iter().enumerate() {
+                if got[slot].is_none() && name.eq_ignore_ascii_case(w.as_str()) {
+                    got[slot] = std::str::from_utf8(h.value).ok().map(Arc::from);
+                }
+            }
+        }
+        if head || status == 204 || status == 304 {
+            f.length = Some(0);
+            f.chunked = false;
+        }
+        return Ok(Some(f));
+    }
+}
+
+/// One keep-alive connection on tokio, for one-off requests (reconciliation).
 pub(crate) struct Conn {
     stream: TcpStream,
-    /// Response bytes; the body of the last reply is `body_range` of it unless chunked.
     buf: Vec<u8>,
-    body_range: (usize, usize),
-    /// A chunked body, decoded.
-    chunked: Vec<u8>,
-    is_chunked: bool,
+    reader: Reader,
     /// Whether a request already went over this connection (a failure before any answer is
     /// then `Stale`, not `Transport`).
     used: bool,
@@ -103,24 +283,17 @@ impl Conn {
         Ok(Conn {
             stream,
             buf: Vec::with_capacity(4096),
-            body_range: (0, 0),
-            chunked: Vec::new(),
-            is_chunked: false,
+            reader: Reader::default(),
             used: false,
         })
     }
 
     /// The body of the last reply.
     pub fn body(&self) -> &[u8] {
-        if self.is_chunked {
-            &self.chunked
-        } else {
-            &self.buf[self.body_range.0..self.body_range.1]
-        }
+        self.reader.body(&self.buf)
     }
 
-    /// Sends `request` and reads the answer. `head` says the request was a HEAD (no body
-    /// follows); the values of the headers named in `want` go to `got` (same order).
+    /// Sends `request` and reads the answer (see [`Reader::advance`]).
     pub async fn exchange(
         &mut self,
         request: &[u8],
@@ -128,170 +301,34 @@ impl Conn {
         want: &[HeaderName],
         got: &mut Vec<Option<Arc<str>>>,
     ) -> Result<Reply, Failure> {
-        let reused = self.used;
-        self.used = true;
-        let early = if reused {
+        let early = if self.used {
             Failure::Stale
         } else {
             Failure::Transport
         };
+        self.used = true;
         self.stream.write_all(request).await.map_err(|_| early)?;
         self.buf.clear();
-        self.is_chunked = false;
+        self.reader.reset();
         loop {
-            if self.fill().await.map_err(|_| early)? == 0 {
-                return Err(if self.buf.is_empty() {
+            if self.buf.capacity() - self.buf.len() < 1024 {
+                self.buf.reserve(self.buf.capacity().max(4096));
+            }
+            let n = self.stream.read_buf(&mut self.buf).await.map_err(|_| {
+                if self.buf.is_empty() {
                     early
                 } else {
                     Failure::Transport
-                });
-            }
-            match self.parse_head(head, want, got)? {
-                Some(frame) => return self.read_body(frame).await,
-                None if self.buf.len() > MAX_HEAD => return Err(Failure::Transport),
-                None => {}
-            }
-        }
-    }
-
-    /// Reads more bytes into `buf`; 0 at end of stream.
-    async fn fill(&mut self) -> io::Result<usize> {
-        // Small answers are the rule: start at 4 KiB, grow (and keep) only when needed.
-        if self.buf.capacity() - self.buf.len() < 1024 {
-            self.buf.reserve(self.buf.capacity().max(4096));
-        }
-        self.stream.read_buf(&mut self.buf).await
-    }
-
-    /// Parses the head in `buf`; `None` if incomplete. Interim (1xx) responses are skipped.
-    fn parse_head(
-        &mut self,
-        head: bool,
-        want: &[HeaderName],
-        got: &mut Vec<Option<Arc<str>>>,
-    ) -> Result<Option<Frame>, Failure> {
-        loop {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut res = httparse::Response::new(&mut headers);
-            let len = match res.parse(&self.buf) {
-                Ok(httparse::Status::Complete(n)) => n,
-                Ok(httparse::Status::Partial) => return Ok(None),
-                Err(_) => return Err(Failure::Transport),
-            };
-            let status = res.code.ok_or(Failure::Transport)?;
-            if (100..200).contains(&status) && status != 101 {
-                self.buf.drain(..len);
-                continue;
-            }
-            let mut f = Frame {
-                head_len: len,
-                status,
-                length: None,
-                chunked: false,
-                keep_alive: res.version == Some(1),
-            };
-            got.clear();
-            got.resize(want.len(), None);
-            for h in res.headers.iter() {
-                let name = h.name;
-                if name.eq_ignore_ascii_case("content-length") {
-                    let v = std::str::from_utf8(h.value).map_err(|_| Failure::Transport)?;
-                    f.length = Some(v.trim().parse().map_err(|_| Failure::Transport)?);
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    f.chunked = ends_with_token(h.value, b"chunked");
-                } else if name.eq_ignore_ascii_case("connection") {
-                    if contains_token(h.value, b"close") {
-                        f.keep_alive = false;
-                    } else if contains_token(h.value, b"keep-alive") {
-                        f.keep_alive = true;
-                    }
                 }
-                for (slot, w) in want.iter().enumerate() {
-                    if got[slot].is_none() && name.eq_ignore_ascii_case(w.as_str()) {
-                        got[slot] = std::str::from_utf8(h.value).ok().map(Arc::from);
-                    }
-                }
+            })?;
+            if n == 0 && self.buf.is_empty() {
+                return Err(early);
             }
-            if head || status == 204 || status == 304 {
-                f.length = Some(0);
-                f.chunked = false;
-            }
-            return Ok(Some(f));
-        }
-    }
-
-    async fn read_body(&mut self, f: Frame) -> Result<Reply, Failure> {
-        let mut keep_alive = f.keep_alive;
-        if f.chunked {
-            self.read_chunked(f.head_len).await?;
-        } else if let Some(n) = f.length {
-            let end = f.head_len + n;
-            while self.buf.len() < end {
-                if self.fill().await.map_err(|_| Failure::Transport)? == 0 {
-                    return Err(Failure::Transport);
-                }
-            }
-            // Anything past the answer was not asked for: do not reuse the connection.
-            keep_alive &= self.buf.len() == end;
-            self.body_range = (f.head_len, end);
-        } else {
-            // No framing: the body ends with the connection.
-            while self.fill().await.map_err(|_| Failure::Transport)? > 0 {}
-            keep_alive = false;
-            self.body_range = (f.head_len, self.buf.len());
-        }
-        Ok(Reply {
-            status: f.status,
-            keep_alive,
-        })
-    }
-
-    /// Decodes a chunked body starting at `pos` into `chunked`.
-    async fn read_chunked(&mut self, mut pos: usize) -> Result<(), Failure> {
-        self.is_chunked = true;
-        self.chunked.clear();
-        loop {
-            let line = self.line_at(pos).await?;
-            let size_text = self.buf[pos..line]
-                .split(|&b| b == b';')
-                .next()
-                .unwrap_or(&[]);
-            let size = std::str::from_utf8(size_text)
-                .ok()
-                .and_then(|t| usize::from_str_radix(t.trim(), 16).ok())
-                .ok_or(Failure::Transport)?;
-            pos = line + 2;
-            if size == 0 {
-                // Trailers, up to an empty line.
-                loop {
-                    let end = self.line_at(pos).await?;
-                    let empty = end == pos;
-                    pos = end + 2;
-                    if empty {
-                        return Ok(());
-                    }
-                }
-            }
-            while self.buf.len() < pos + size + 2 {
-                if self.fill().await.map_err(|_| Failure::Transport)? == 0 {
-                    return Err(Failure::Transport);
-                }
-            }
-            self.chunked.extend_from_slice(&self.buf[pos..pos + size]);
-            pos += size + 2;
-        }
-    }
-
-    /// The index of the CRLF ending the line that starts at `pos`, reading as needed.
-    async fn line_at(&mut self, pos: usize) -> Result<usize, Failure> {
-        loop {
-            if let Some(i) = self.buf.get(pos..).and_then(find_crlf) {
-                return Ok(pos + i);
-            }
-            if self.buf.len() > pos + MAX_HEAD
-                || self.fill().await.map_err(|_| Failure::Transport)? == 0
+            if let Some(r) = self
+                .reader
+                .advance(&mut self.buf, n == 0, head, want, got)?
             {
-                return Err(Failure::Transport);
+                return Ok(r);
             }
         }
     }
