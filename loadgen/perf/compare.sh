@@ -6,12 +6,12 @@
 # cclab dispatch lateness at a fixed 5,000 requests/s, each run after the lateness floor of a
 # thread that does nothing but sleep to the same deadlines (floor.rs).
 #
-# usage: loadgen/perf/compare.sh [RUNS=3] [SECONDS=10] [RATE=80000]
+# usage: loadgen/perf/compare.sh [RUNS=3] [SECONDS=10] [RATE=100000]
 #   CCLAB=path/to/cclab (default target/release/cclab), OHA=path/to/oha (default
 #   /tmp/oha/bin/oha, skipped if missing: `cargo install oha --locked --root /tmp/oha`),
 #   REF=the perf-reference http directory.
 set -euo pipefail
-RUNS=${1:-3}; SECS=${2:-10}; RATE=${3:-80000}
+RUNS=${1:-3}; SECS=${2:-10}; RATE=${3:-100000}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CCLAB=${CCLAB:-$ROOT/target/release/cclab}

@@ -215,7 +215,7 @@ impl Loop<'_> {
             let mut burst = 0;
             while burst < BURST && !self.queued.is_empty() && self.has_slot() {
                 let job = self.queued.pop_front().expect("not empty");
-                self.start(job, now);
+                self.start(job);
                 burst += 1;
             }
             let mut due_next = None;
@@ -282,12 +282,12 @@ impl Loop<'_> {
                     ctx.stopped.store(true, Ordering::SeqCst);
                 }
             }
-            if timeout != Some(Duration::ZERO) {
-                last_wake = Instant::now();
-            }
             for ev in events.iter() {
                 match ev.token() {
-                    TIMER => timer.fired(),
+                    TIMER => {
+                        timer.fired();
+                        last_wake = Instant::now();
+                    }
                     WAKER => {}
                     Token(i) => self.ready(i),
                 }
@@ -346,7 +346,7 @@ impl Loop<'_> {
         if self.stopping {
             self.drop_job(job, now, |d| d.stopped += 1);
         } else if self.has_slot() && self.queued.is_empty() {
-            self.start(job, now);
+            self.start(job);
         } else if self.r.on_cap == Policy::Drop {
             self.drop_job(job, now, |d| d.in_flight_cap += 1);
         } else {
@@ -355,8 +355,11 @@ impl Loop<'_> {
     }
 
     /// Sends a job: renders the request, takes an idle connection or opens one.
-    fn start(&mut self, mut job: Job, now: Instant) {
+    fn start(&mut self, mut job: Job) {
         let r = self.r;
+        // Its own reading of the clock: in a burst, the last request goes out later than the
+        // first, and its lateness and service time say so.
+        let now = Instant::now();
         let late = now.saturating_duration_since(job.ready)
             + job.handled.saturating_duration_since(job.deadline);
         job.lateness_us = late.as_micros() as u64;
