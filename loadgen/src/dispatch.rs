@@ -199,9 +199,6 @@ struct Prepared {
     json: Vec<(usize, String)>,
 }
 
-/// The dispatcher thread's state, shared by its tasks. They all run on that one thread, so
-/// its locks are never contended; they are `Send` only so that the tasks can be spawned on the
-/// runtime itself (a `LocalSet` would wake the runtime through its event fd at every turn).
 fn method_str(m: &hyper::Method) -> &'static str {
     match m.as_str() {
         "GET" => "GET",

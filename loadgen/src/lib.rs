@@ -12,9 +12,9 @@
 //!   disjoint share of the contacts, so a journey stays on one worker. Runs stream the plan
 //!   (generated in time order as the run goes), so memory does not grow with its length.
 //! - [`dispatch`]: one scheduler sleeping to absolute deadlines sends every step at its
-//!   planned time whatever happened to earlier ones (open loop), on a thread and a
-//!   current-thread tokio runtime of its own, through a lean HTTP/1.1 client over keep-alive
-//!   connections, with timeouts and an in-flight cap (queue or drop).
+//!   planned time whatever happened to earlier ones (open loop), in an event loop on a thread
+//!   of its own, through a lean HTTP/1.1 client over keep-alive connections, with timeouts
+//!   and an in-flight cap (queue or drop).
 //! - [`record`]: per step, three HdrHistograms: latency from the intended send time (free of
 //!   coordinated omission), service time from the actual send, the dispatcher's lateness; and
 //!   counts that obey `planned = sent + dropped`, `sent = ok + errors by kind`.

@@ -175,8 +175,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// The dispatcher sleeps to each deadline on a precise timer (a timerfd on Linux: a few
-    /// microseconds late); with a spin it wakes this long before and yields in a loop until the
-    /// deadline passes: a little less lateness, much more CPU.
+    /// microseconds late); with a spin it wakes this long before and polls its sockets in a loop
+    /// until the deadline passes: less lateness on a machine slow to wake a sleeping thread, and
+    /// up to a whole core of CPU.
     #[arg(long, value_parser = duration, default_value = "0s")]
     pub spin: Duration,
     /// Live progress on stderr: `auto` (only on a terminal), `always` or `never`.

@@ -129,7 +129,9 @@ struct Loop<'a> {
     /// Jobs waiting for a slot of the in-flight cap, in order.
     queued: VecDeque<Job>,
     /// Parked jobs by expiry (nondecreasing: deadline order plus one timeout): journey, seq.
+    /// An entry stays after its job was released; `waiting` counts the jobs still parked.
     parked: VecDeque<(Instant, u64, u64)>,
+    waiting: usize,
     in_flight: usize,
     /// Requests not yet dispatched that ended with the run (by step).
     dropped_stopped: Vec<u64>,
@@ -168,6 +170,7 @@ impl Reactor {
             journeys: HashMap::new(),
             queued: VecDeque::new(),
             parked: VecDeque::new(),
+            waiting: 0,
             in_flight: 0,
             dropped_stopped: vec![0; r.profile.steps.len()],
             sweep_every,
@@ -205,7 +208,7 @@ impl Loop<'_> {
                 self.sweep(now);
             }
             while let Some(&(expiry, id, s)) = self.parked.front() {
-                if expiry > now {
+                if expiry > now && self.waiting > 0 {
                     break;
                 }
                 self.parked.pop_front();
@@ -240,10 +243,7 @@ impl Loop<'_> {
                 next = stream.next();
             }
             let blocked = next.is_some() && due_next.is_none();
-            if next.is_none()
-                && self.in_flight == 0
-                && self.queued.is_empty()
-                && self.parked.is_empty()
+            if next.is_none() && self.in_flight == 0 && self.queued.is_empty() && self.waiting == 0
             {
                 break;
             }
@@ -331,6 +331,7 @@ impl Loop<'_> {
                     DONE_OK => job.captures = j.captures.clone(),
                     PENDING => {
                         j.waiting.push(job);
+                        self.waiting += 1;
                         self.parked.push_back((now + r.timeout, c.id, seq));
                         return;
                     }
@@ -737,6 +738,7 @@ impl Loop<'_> {
                 .partition(|w| profile.steps[w.step()].parent == Some(s));
             released = mine;
             j.waiting = rest;
+            self.waiting -= released.len();
         }
         let ok = j.done[s] == DONE_OK;
         let captures = ok.then(|| j.captures.clone());
@@ -767,6 +769,7 @@ impl Loop<'_> {
         };
         if let Some(i) = j.waiting.iter().position(|w| w.seq == seq) {
             let job = j.waiting.swap_remove(i);
+            self.waiting -= 1;
             self.drop_job(job, now, |d| d.unresolved += 1);
         }
     }
@@ -789,6 +792,7 @@ impl Loop<'_> {
             .chain(self.journeys.values_mut().flat_map(|j| j.waiting.drain(..)))
             .collect();
         self.parked.clear();
+        self.waiting = 0;
         for job in waiting {
             self.drop_job(job, now, |d| d.stopped += 1);
         }

@@ -164,3 +164,67 @@ async fn a_stop_ends_the_run_with_a_partial_and_consistent_count() {
     assert_eq!(t.dropped.stopped, 1000 - t.sent);
     assert!(out.wall < Duration::from_secs(3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_waits_for_its_slow_parent_and_goes_with_the_captured_value() {
+    // Every answer takes 150 ms; a check is due about 10 ms after its create went out, so it
+    // waits for the create's answer, then goes with the captured number.
+    let server = support::start(Behaviour {
+        delay: Duration::from_millis(150),
+        ..Behaviour::default()
+    })
+    .await;
+    let profile = support::journey_profile();
+    let plan = support::flat(&profile, 50.0, 0.4);
+    let checks = plan.planned_by_step[1];
+    assert!(checks >= 15, "{checks}");
+    let out = support::run(plan, profile, support::opts(server.url())).await;
+    let check = &out.steps[1];
+    // Without the capture the check could not be rendered (an invalid request, not ok).
+    assert_eq!(
+        (check.counts.sent, check.counts.ok),
+        (checks, checks),
+        "{:?}",
+        check.counts
+    );
+    totals(&out);
+    // Its latency from the intended send holds the wait for the parent (about 140 ms) and
+    // its own answer (150 ms); its dispatch lateness does not hold the wait: that was the
+    // server's time, not the generator's.
+    assert!(check.latency.min() >= 250_000, "{}", check.latency.min());
+    assert!(
+        check.lateness.value_at_quantile(0.5) < 50_000,
+        "{}",
+        check.lateness.value_at_quantile(0.5)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_the_server_closed_is_replaced_without_an_error() {
+    // A server that answers one request per connection, says nothing of it and closes: each
+    // pooled connection is dead by the time it is reused.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut b = [0u8; 4096];
+                if s.read(&mut b).await.unwrap_or(0) > 0 {
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                        .await;
+                }
+            });
+        }
+    });
+    let profile = support::get_profile();
+    let out = support::run(
+        support::flat(&profile, 100.0, 0.5),
+        profile,
+        support::opts(format!("http://{addr}")),
+    )
+    .await;
+    let t = totals(&out);
+    assert_eq!((t.sent, t.ok), (50, 50), "{t:?}");
+}
