@@ -228,3 +228,33 @@ async fn a_pooled_connection_the_server_closed_is_replaced_without_an_error() {
     let t = totals(&out);
     assert_eq!((t.sent, t.ok), (50, 50), "{t:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_connections_give_each_citizen_its_own() {
+    // 40 two-step journeys, 10 ms apart: one shared keep-alive pool needs a few connections;
+    // with fresh connections every journey opens its own and keeps it for its second step.
+    let profile = support::journey_profile();
+    let shared = support::start(Behaviour::default()).await;
+    let out = support::run(
+        support::flat(&profile, 100.0, 0.4),
+        profile.clone(),
+        support::opts(shared.url()),
+    )
+    .await;
+    let t = totals(&out);
+    assert_eq!(t.ok, t.planned, "{t:?}");
+    let pooled = shared.connections.load(Ordering::Relaxed);
+    assert!(pooled <= 10, "{pooled} connections for one shared pool");
+
+    let fresh = support::start(Behaviour::default()).await;
+    let opts = RunOptions {
+        fresh_connections: true,
+        ..support::opts(fresh.url())
+    };
+    let plan = support::flat(&profile, 100.0, 0.4);
+    let journeys = plan.planned_by_step[0];
+    let out = support::run(plan, profile, opts).await;
+    let t = totals(&out);
+    assert_eq!(t.ok, t.planned, "{t:?}");
+    assert_eq!(fresh.connections.load(Ordering::Relaxed), journeys);
+}

@@ -35,10 +35,11 @@ impl Default for Behaviour {
     }
 }
 
-/// A running test server and the number of requests it answered.
+/// A running test server, the number of requests it answered and of connections it accepted.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicU64>,
+    pub connections: Arc<AtomicU64>,
 }
 
 impl TestServer {
@@ -52,11 +53,14 @@ pub async fn start(b: Behaviour) -> TestServer {
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicU64::new(0));
     let h = hits.clone();
+    let connections = Arc::new(AtomicU64::new(0));
+    let c = connections.clone();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
+            c.fetch_add(1, Ordering::Relaxed);
             let (b, h) = (b.clone(), h.clone());
             tokio::spawn(async move {
                 let svc = service_fn(move |_req| {
@@ -86,7 +90,11 @@ pub async fn start(b: Behaviour) -> TestServer {
             });
         }
     });
-    TestServer { addr, hits }
+    TestServer {
+        addr,
+        hits,
+        connections,
+    }
 }
 
 /// A profile of one GET step.
