@@ -65,7 +65,8 @@ pub struct RunOptions {
     pub interval: Option<Duration>,
     /// A common wall-clock start (shards); `None` starts at once.
     pub start_at: Option<SystemTime>,
-    /// How long before a deadline the dispatcher stops sleeping and spins.
+    /// How long before a deadline the dispatcher stops sleeping and polls in a loop, and how
+    /// long it polls for answers before it sleeps.
     pub spin: Duration,
     /// Live progress on stderr.
     pub progress: bool,
@@ -335,6 +336,24 @@ pub async fn run(
 ) -> Result<RunOutcome, LoadgenError> {
     let base = parse_target(&opts.target)?;
     let target = Target::parse(&base)?;
+    // A name that does not resolve is no input error: the target may come up later, and
+    // every request then counts as a connect error.
+    let addrs = match tokio::net::lookup_host((target.host.as_str(), target.port)).await {
+        Ok(a) => a.collect(),
+        Err(_) => Vec::new(),
+    };
+    run_on(plan, profile, opts, stop, target, addrs).await
+}
+
+/// [`run`] on the target's addresses, already resolved.
+async fn run_on(
+    plan: Arc<Plan>,
+    profile: Arc<Profile>,
+    opts: &RunOptions,
+    stop: impl Future<Output = ()> + Send + 'static,
+    target: Target,
+    addrs: Vec<std::net::SocketAddr>,
+) -> Result<RunOutcome, LoadgenError> {
     if plan.step_names.len() != profile.steps.len() {
         return Err(LoadgenError::Options(
             "the plan was compiled for another profile".into(),
@@ -383,6 +402,7 @@ pub async fn run(
         prepared: prepare(&profile, &target),
         profile: profile.clone(),
         target,
+        addrs,
         timeout,
         cap: opts.max_in_flight,
         on_cap: opts.on_cap,
@@ -525,5 +545,63 @@ impl LiveView {
             let _ = h.add(&m.lock().expect("stats lock").latency);
         }
         h.value_at_quantile(0.99)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Shard;
+    use std::collections::BTreeMap;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_address_makes_the_connection_try_the_next() {
+        // A live server, and before it an address where nothing listens: a host name that
+        // resolves to both (`localhost` as `::1` and `127.0.0.1`, the server on one only).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let live = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut b = [0u8; 4096];
+                    while s.read(&mut b).await.unwrap_or(0) > 0 {
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                        if s.write_all(ok).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let refused = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let profile = Profile::parse(
+            "test.toml",
+            "name = \"get\"\n[[steps]]\nname = \"get\"\npath = \"/x\"\n",
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let plan =
+            Plan::flat(&profile, 100.0, Duration::from_millis(300), 1, Shard::WHOLE).unwrap();
+        let opts = RunOptions {
+            target: format!("http://{live}"),
+            ..RunOptions::default()
+        };
+        let target = Target::parse(&opts.target).unwrap();
+        let out = run_on(
+            Arc::new(plan),
+            Arc::new(profile),
+            &opts,
+            std::future::pending(),
+            target,
+            vec![refused, live],
+        )
+        .await
+        .unwrap();
+        let c = &out.steps[0].counts;
+        assert_eq!((c.planned, c.ok, c.connect_errors), (30, 30, 0), "{c:?}");
     }
 }

@@ -175,9 +175,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// The dispatcher sleeps to each deadline on a precise timer (a timerfd on Linux: a few
-    /// microseconds late); with a spin it wakes this long before and polls its sockets in a loop
-    /// until the deadline passes: less lateness on a machine slow to wake a sleeping thread, and
-    /// up to a whole core of CPU.
+    /// microseconds late) and waits for answers asleep. With a spin it wakes this long before a
+    /// deadline, and waits this long for an answer, polling its sockets in a loop: less
+    /// lateness and a higher peak rate on a machine slow to wake a sleeping thread, for more
+    /// CPU (up to a whole core).
     #[arg(long, value_parser = duration, default_value = "0s")]
     pub spin: Duration,
     /// Live progress on stderr: `auto` (only on a terminal), `always` or `never`.

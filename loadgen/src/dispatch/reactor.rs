@@ -75,6 +75,8 @@ struct Conn {
     used: bool,
     /// The journey whose own connection it is (`--fresh-connections`).
     owner: Option<u64>,
+    /// Which of the target's addresses it goes to.
+    addr: usize,
     job: Option<Job>,
     /// The rendered request (when the step's is not fixed) and how much of it went out.
     out: String,
@@ -102,6 +104,9 @@ pub(super) struct Reactor {
     pub profile: Arc<Profile>,
     pub prepared: Vec<Prepared>,
     pub target: Target,
+    /// The target's addresses, in the order to try them (none: every request fails to
+    /// connect, counted).
+    pub addrs: Vec<SocketAddr>,
     pub timeout: Duration,
     pub cap: Option<usize>,
     pub on_cap: Policy,
@@ -120,7 +125,9 @@ pub(super) struct DispatchEnd {
 struct Loop<'a> {
     r: &'a Reactor,
     poll: Poll,
+    /// The target's addresses, and the one that last accepted a connection.
     addrs: Vec<SocketAddr>,
+    preferred: usize,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     /// Idle connections of the shared pool, most recently used last.
@@ -151,19 +158,14 @@ impl Reactor {
     /// Runs the plan to its end (or to a stop) on `poll`, whose waker says stop.
     pub fn run(&self, poll: Poll) -> DispatchEnd {
         let r = self;
-        let addrs = {
-            use std::net::ToSocketAddrs;
-            (r.target.host.as_str(), r.target.port)
-                .to_socket_addrs()
-                .map(|a| a.collect())
-                .unwrap_or_default()
-        };
+        let addrs = r.addrs.clone();
         let sweep_every =
             (r.timeout / 100).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let mut l = Loop {
             r,
             poll,
             addrs,
+            preferred: 0,
             conns: Vec::new(),
             free: Vec::new(),
             pool: Vec::new(),
@@ -276,10 +278,25 @@ impl Loop<'_> {
                     None => None,
                 }
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    // The loop cannot wait any more: end as if stopped.
-                    ctx.stopped.store(true, Ordering::SeqCst);
+            events.clear();
+            if timeout != Some(Duration::ZERO) && self.in_flight > 0 && !r.spin.is_zero() {
+                // With a spin, answers are polled for too before the thread sleeps: a thread
+                // that never sleeps spares the server the wake-up of its peer (on a virtual
+                // machine, an interrupt to another processor for every answer).
+                let until = now + r.spin;
+                while Instant::now() < until {
+                    let _ = self.poll.poll(&mut events, Some(Duration::ZERO));
+                    if !events.is_empty() {
+                        break;
+                    }
+                }
+            }
+            if events.is_empty() {
+                if let Err(e) = self.poll.poll(&mut events, timeout) {
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        // The loop cannot wait any more: end as if stopped.
+                        ctx.stopped.store(true, Ordering::SeqCst);
+                    }
                 }
             }
             for ev in events.iter() {
@@ -423,8 +440,15 @@ impl Loop<'_> {
 
     /// Opens a connection (the answer comes as an event); `None` if it failed at once.
     fn connect(&mut self, owner: Option<u64>) -> Option<usize> {
-        let addr = *self.addrs.first()?;
-        let mut stream = TcpStream::connect(addr).ok()?;
+        self.connect_from(owner, self.preferred)
+    }
+
+    /// Opens a connection to the first of the target's addresses from `first` on that does
+    /// not refuse at once. A host name may resolve to several (`localhost`: `::1` and
+    /// `127.0.0.1`); one refused later, by an event, makes the request try the next.
+    fn connect_from(&mut self, owner: Option<u64>, first: usize) -> Option<usize> {
+        let (addr, mut stream) = (first..self.addrs.len())
+            .find_map(|i| TcpStream::connect(self.addrs[i]).ok().map(|s| (i, s)))?;
         let slot = self.free.pop().unwrap_or_else(|| {
             self.conns.push(None);
             self.conns.len() - 1
@@ -447,6 +471,7 @@ impl Loop<'_> {
             state: State::Connecting,
             used: false,
             owner,
+            addr,
             job: None,
             out: String::new(),
             written: 0,
@@ -468,7 +493,7 @@ impl Loop<'_> {
                     return self.fail(slot, Failure::Connect);
                 }
                 match conn.stream.peer_addr() {
-                    Ok(_) => {}
+                    Ok(_) => self.preferred = conn.addr,
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
                     Err(_) => return self.fail(slot, Failure::Connect),
                 }
@@ -612,11 +637,17 @@ impl Loop<'_> {
     /// on a new connection (the server closed it while idle, and saw nothing).
     fn fail(&mut self, slot: usize, f: Failure) {
         let conn = self.conns[slot].as_mut().expect("live connection");
-        let used = conn.used;
+        let (used, addr, owner) = (conn.used, conn.addr, conn.owner);
         let job = conn.job.take();
         self.close(slot);
         let Some(mut job) = job else { return };
         let now = Instant::now();
+        if f == Failure::Connect && addr + 1 < self.addrs.len() {
+            if let Some(slot) = self.connect_from(owner, addr + 1) {
+                self.render(&job);
+                return self.send(slot, job);
+            }
+        }
         let f = match f {
             Failure::Stale if !used => Failure::Transport,
             f => f,
