@@ -2,7 +2,8 @@
 # Side-by-side comparison of cclab's dispatcher with wrk and oha against the shared nginx
 # reference (/work/shared/perf-reference/http): nginx pinned to CPU 1, every generator pinned
 # to CPU 0, 50 connections. Prints one line per tool and run: requests completed, requests/s,
-# generator CPU seconds (user + system, getrusage) and CPU microseconds per request; then the
+# generator CPU seconds (user + system, getrusage) and CPU microseconds per request (cclab twice:
+# as is, and with `--spin 10us`, shown as "spin"); then the
 # cclab dispatch lateness at a fixed 5,000 requests/s, each run after the lateness floor of a
 # thread that does nothing but sleep to the same deadlines (floor.rs).
 #
@@ -56,21 +57,24 @@ print(n, j["summary"]["total"])' "$DIR/oha.json")
         report oha "$n" "$wall"
     fi
 
-    # Open loop at RATE with at most 50 requests in flight (50 keep-alive connections).
-    $CPU "$CCLAB" loadgen run --rate "$RATE" --duration "${SECS}s" --profile "$HERE/nginx.toml" \
-        --target "$URL" --max-in-flight 50 --progress never --max-lateness-p99 1h \
-        --out "$DIR/cclab.json" > /dev/null 2> "$DIR/cpu.json" || true
-    read -r n wall < <(python3 -c '
+    # Open loop at RATE with at most 50 requests in flight (50 keep-alive connections); then
+    # the same with a 10 us spin (the loop polls for answers before it sleeps).
+    for spin in 0s 10us; do
+        $CPU "$CCLAB" loadgen run --rate "$RATE" --duration "${SECS}s" --profile "$HERE/nginx.toml" \
+            --target "$URL" --max-in-flight 50 --progress never --max-lateness-p99 1h --spin "$spin" \
+            --out "$DIR/cclab.json" > /dev/null 2> "$DIR/cpu.json" || true
+        read -r n wall < <(python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 print(j["totals"]["ok"], j["run"]["wall_s"])' "$DIR/cclab.json")
-    report cclab "$n" "$wall"
-    python3 -c '
+        if [ "$spin" = 0s ]; then report cclab "$n" "$wall"; else report spin "$n" "$wall"; fi
+        python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 t, l = j["totals"], j["steps"][0]["lateness"]
 print("       planned %d sent %d ok %d; lateness p50 %d us p99 %d us"
       % (t["planned"], t["sent"], t["ok"], l["p50_us"], l["p99_us"]))' "$DIR/cclab.json"
+    done
 done
 
 echo "## cclab dispatch lateness at 5,000 requests/s, 20 s, no cap; the machine's floor"
