@@ -17,7 +17,7 @@
 use super::http::{Failure, Reader, Target};
 use super::timer::Precise;
 use super::{Ctx, DONE_OK, FAILED, PENDING, Policy, Prepared, WAKE_QUANTUM};
-use crate::plan::Timed;
+use crate::plan::{PlanStream, Timed};
 use crate::profile::Profile;
 use crate::record::{Dropped, Outcome};
 use mio::net::TcpStream;
@@ -125,6 +125,10 @@ pub(super) struct DispatchEnd {
 struct Loop<'a> {
     r: &'a Reactor,
     poll: Poll,
+    /// The plan, in time order: its next step and the sequence number of the next request.
+    stream: PlanStream<'a>,
+    next: Option<Timed>,
+    seq: u64,
     /// The target's addresses, and the one that last accepted a connection.
     addrs: Vec<SocketAddr>,
     preferred: usize,
@@ -161,9 +165,14 @@ impl Reactor {
         let addrs = r.addrs.clone();
         let sweep_every =
             (r.timeout / 100).clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let mut stream = r.ctx.plan.stream();
+        let next = stream.next();
         let mut l = Loop {
             r,
             poll,
+            stream,
+            next,
+            seq: 0,
             addrs,
             preferred: 0,
             conns: Vec::new(),
@@ -190,12 +199,8 @@ impl Loop<'_> {
     fn run(&mut self) -> DispatchEnd {
         let r = self.r;
         let ctx = &*r.ctx;
-        let plan = &*ctx.plan;
         let mut events = Events::with_capacity(1024);
         let mut timer = Precise::new(self.poll.registry(), TIMER);
-        let mut stream = plan.stream();
-        let mut next = stream.next();
-        let mut seq = 0u64;
         let mut last_wake = ctx.t0;
         let mut stop_at: Option<Instant> = None;
         let mut interrupted = false;
@@ -204,7 +209,7 @@ impl Loop<'_> {
             if stop_at.is_none() && ctx.stopped.load(Ordering::Relaxed) {
                 interrupted = true;
                 stop_at = Some(now + r.grace);
-                self.stop(next.take().into_iter().chain(&mut stream), now);
+                self.stop(now);
             }
             if now >= self.next_sweep {
                 self.sweep(now);
@@ -224,28 +229,20 @@ impl Loop<'_> {
                 burst += 1;
             }
             let mut due_next = None;
-            while let Some(ps) = next {
-                let deadline = ctx.t0 + Duration::from_nanos(plan.offset_ns(ps.at_us));
-                if deadline > now {
-                    due_next = Some(deadline);
-                    break;
+            while burst < BURST {
+                match self.next_due(now) {
+                    Ok(()) => burst += 1,
+                    Err(t) => {
+                        due_next = t;
+                        break;
+                    }
                 }
-                if burst >= BURST
-                    || (r.on_cap == Policy::Queue && (!self.queued.is_empty() || !self.has_slot()))
-                {
-                    // Wait for a slot (or for the sockets): the plan stays in order and what
-                    // waits does not pile up.
-                    break;
-                }
-                burst += 1;
-                ctx.live.dispatched.fetch_add(1, Ordering::Relaxed);
-                ctx.series_at(deadline, |iv| iv.planned += 1);
-                self.due(ps, seq, deadline, now);
-                seq += 1;
-                next = stream.next();
             }
-            let blocked = next.is_some() && due_next.is_none();
-            if next.is_none() && self.in_flight == 0 && self.queued.is_empty() && self.waiting == 0
+            let blocked = self.next.is_some() && due_next.is_none();
+            if self.next.is_none()
+                && self.in_flight == 0
+                && self.queued.is_empty()
+                && self.waiting == 0
             {
                 break;
             }
@@ -313,6 +310,46 @@ impl Loop<'_> {
         DispatchEnd {
             interrupted,
             dropped_stopped: std::mem::take(&mut self.dropped_stopped),
+        }
+    }
+
+    /// Dispatches the plan's next step if it is due and may go (under `Queue`, nothing waits
+    /// for a slot and one is free). `Err(Some(t))`: nothing due before `t`; `Err(None)`: the
+    /// plan is over, or its next step waits for a slot.
+    fn next_due(&mut self, now: Instant) -> Result<(), Option<Instant>> {
+        let ctx = &*self.r.ctx;
+        let Some(ps) = self.next else {
+            return Err(None);
+        };
+        let deadline = ctx.t0 + Duration::from_nanos(ctx.plan.offset_ns(ps.at_us));
+        if deadline > now {
+            return Err(Some(deadline));
+        }
+        if self.r.on_cap == Policy::Queue && (!self.queued.is_empty() || !self.has_slot()) {
+            // Wait for a slot: the plan stays in order and what waits does not pile up.
+            return Err(None);
+        }
+        ctx.live.dispatched.fetch_add(1, Ordering::Relaxed);
+        ctx.series_at(deadline, |iv| iv.planned += 1);
+        let seq = self.seq;
+        self.seq += 1;
+        self.next = self.stream.next();
+        self.due(ps, seq, deadline, now);
+        Ok(())
+    }
+
+    /// An answer just freed a slot: fill it at once with a queued job or a step already due,
+    /// as a closed loop sends its next request on the answer, rather than at the end of the
+    /// turn; the server is not left waiting while the rest of the turn's answers are read.
+    fn refill(&mut self, now: Instant) {
+        if self.stopping || !self.has_slot() {
+            return;
+        }
+        match self.queued.pop_front() {
+            Some(job) => self.start(job),
+            None => {
+                let _ = self.next_due(now);
+            }
         }
     }
 
@@ -607,6 +644,7 @@ impl Loop<'_> {
                     self.close(slot);
                 }
                 self.finish(job, outcome, caps, now);
+                self.refill(now);
             }
         }
     }
@@ -806,11 +844,11 @@ impl Loop<'_> {
     }
 
     /// Ctrl-C: the rest of the plan, the queued and the parked jobs end as stopped.
-    fn stop(&mut self, rest: impl Iterator<Item = Timed>, now: Instant) {
+    fn stop(&mut self, now: Instant) {
         self.stopping = true;
         let ctx = &*self.r.ctx;
         let plan = &*ctx.plan;
-        for ps in rest {
+        while let Some(ps) = self.next.take().or_else(|| self.stream.next()) {
             self.dropped_stopped[ps.step as usize] += 1;
             ctx.series_at(
                 ctx.t0 + Duration::from_nanos(plan.offset_ns(ps.at_us)),
