@@ -258,3 +258,21 @@ async fn fresh_connections_give_each_citizen_its_own() {
     assert_eq!(t.ok, t.planned, "{t:?}");
     assert_eq!(fresh.connections.load(Ordering::Relaxed), journeys);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spin_polls_instead_of_sleeping_and_counts_the_same() {
+    // With a spin longer than the gaps between deadlines the loop never sleeps: it polls
+    // before each deadline and for each answer. Everything still goes out and is counted.
+    let server = support::start(Behaviour::default()).await;
+    let profile = support::journey_profile();
+    let plan = support::flat(&profile, 200.0, 0.5);
+    let planned = plan.planned();
+    let opts = RunOptions {
+        spin: Duration::from_millis(10),
+        ..support::opts(server.url())
+    };
+    let out = support::run(plan, profile, opts).await;
+    let t = totals(&out);
+    assert_eq!((t.sent, t.ok), (planned, planned), "{t:?}");
+    assert_eq!(server.hits.load(Ordering::Relaxed), planned);
+}
