@@ -243,8 +243,12 @@ async fn fresh_connections_give_each_citizen_its_own() {
     .await;
     let t = totals(&out);
     assert_eq!(t.ok, t.planned, "{t:?}");
+    // Generous for a busy machine: answers slower than 10 ms pile up requests in flight.
     let pooled = shared.connections.load(Ordering::Relaxed);
-    assert!(pooled <= 10, "{pooled} connections for one shared pool");
+    assert!(
+        pooled <= 20,
+        "{pooled} connections for one shared pool of 40 journeys"
+    );
 
     let fresh = support::start(Behaviour::default()).await;
     let opts = RunOptions {
