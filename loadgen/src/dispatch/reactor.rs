@@ -129,8 +129,7 @@ struct Loop<'a> {
     stream: PlanStream<'a>,
     next: Option<Timed>,
     seq: u64,
-    /// The target's addresses, and the one that last accepted a connection.
-    addrs: Vec<SocketAddr>,
+    /// Which of the target's addresses last accepted a connection.
     preferred: usize,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -162,7 +161,6 @@ impl Reactor {
     /// Runs the plan to its end (or to a stop) on `poll`, whose waker says stop.
     pub fn run(&self, poll: Poll) -> DispatchEnd {
         let r = self;
-        let addrs = r.addrs.clone();
         let sweep_every =
             (r.timeout / 100).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let mut stream = r.ctx.plan.stream();
@@ -173,7 +171,6 @@ impl Reactor {
             stream,
             next,
             seq: 0,
-            addrs,
             preferred: 0,
             conns: Vec::new(),
             free: Vec::new(),
@@ -484,8 +481,9 @@ impl Loop<'_> {
     /// not refuse at once. A host name may resolve to several (`localhost`: `::1` and
     /// `127.0.0.1`); one refused later, by an event, makes the request try the next.
     fn connect_from(&mut self, owner: Option<u64>, first: usize) -> Option<usize> {
-        let (addr, mut stream) = (first..self.addrs.len())
-            .find_map(|i| TcpStream::connect(self.addrs[i]).ok().map(|s| (i, s)))?;
+        let addrs = &self.r.addrs;
+        let (addr, mut stream) =
+            (first..addrs.len()).find_map(|i| TcpStream::connect(addrs[i]).ok().map(|s| (i, s)))?;
         let slot = self.free.pop().unwrap_or_else(|| {
             self.conns.push(None);
             self.conns.len() - 1
@@ -680,7 +678,7 @@ impl Loop<'_> {
         self.close(slot);
         let Some(mut job) = job else { return };
         let now = Instant::now();
-        if f == Failure::Connect && addr + 1 < self.addrs.len() {
+        if f == Failure::Connect && addr + 1 < self.r.addrs.len() {
             if let Some(slot) = self.connect_from(owner, addr + 1) {
                 self.render(&job);
                 return self.send(slot, job);
